@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+// Package audit is the append-only, hash-chained log of every read and
+// write of personal data (who, role, what, which client, when, why, from
+// where). Writes are audited inside the business transaction, so the
+// change and its audit row commit together or not at all; reads are
+// audited through a group-committing writer before the data is shown.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custodia/custodia/internal/platform/db"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() {
+	sub, _ := fs.Sub(migrations, "migrations")
+	db.Register(db.Module{Name: "audit", FS: sub})
+}
+
+// Actor is who did something, taken from the request's principal.
+type Actor struct {
+	ID     string // staff or API client id
+	Name   string // display name at the time (names change)
+	Role   string
+	Remote string // client address
+}
+
+type actorKey struct{}
+
+// WithActor attaches the acting principal to ctx; every audited service
+// call takes its actor from here, so callers cannot forget to pass it.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor attached to ctx.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok && a.ID != ""
+}
+
+// System is the actor for work the system does by itself (demo data,
+// migrations of data, scheduled jobs).
+var System = Actor{ID: "system", Name: "Custodia", Role: "system"}
+
+// Entry is what happened.
+type Entry struct {
+	Action     string // e.g. "client.read", "client.admit", "auth.login"
+	ClientID   string // the person concerned, if any
+	ObjectType string
+	ObjectID   string
+	Reason     string // break-glass or other stated reason
+	BreakGlass bool
+	Detail     string // short, structured ("fields=name,dob")
+}
+
+// Record is a stored entry.
+type Record struct {
+	Seq        int64     `json:"seq"`
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	ActorID    string    `json:"actor_id"`
+	ActorName  string    `json:"actor_name"`
+	Role       string    `json:"role"`
+	Action     string    `json:"action"`
+	ClientID   string    `json:"client_id,omitempty"`
+	ObjectType string    `json:"object_type,omitempty"`
+	ObjectID   string    `json:"object_id,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	BreakGlass bool      `json:"break_glass"`
+	Remote     string    `json:"remote,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	PrevHash   string    `json:"prev_hash"`
+	Hash       string    `json:"hash"`
+}
+
+// hashOf chains r to its predecessor. Every field that matters is in the
+// hash, with lengths so that no two different records serialise alike.
+func hashOf(r *Record) string {
+	h := sha256.New()
+	for _, s := range []string{
+		r.PrevHash, strconv.FormatInt(r.Seq, 10), r.ID, db.FormatTime(r.At), r.ActorID, r.ActorName, r.Role,
+		r.Action, r.ClientID, r.ObjectType, r.ObjectID, r.Reason, strconv.FormatBool(r.BreakGlass), r.Remote, r.Detail,
+	} {
+		fmt.Fprintf(h, "%d:%s;", len(s), s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Write appends entries in tx, as the actor in ctx. It fails when ctx has
+// no actor: nothing personal is written anonymously.
+func Write(ctx context.Context, tx *db.Tx, entries ...Entry) error {
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		return fmt.Errorf("audit: no actor in context")
+	}
+	return appendRecords(ctx, tx, a, tx.Now, entries)
+}
+
+// WriteAs appends entries for an explicit actor (sign-in, before a
+// session exists).
+func WriteAs(ctx context.Context, tx *db.Tx, a Actor, entries ...Entry) error {
+	return appendRecords(ctx, tx, a, tx.Now, entries)
+}
+
+func appendRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	// Taking the head row's lock first serialises appends on both engines
+	// (PostgreSQL row lock; SQLite's single writer).
+	var seq int64
+	var prev string
+	err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash`, len(entries)).Scan(&seq, &prev)
+	if err != nil {
+		return fmt.Errorf("audit: lock head: %w", err)
+	}
+	seq -= int64(len(entries))
+	const cols = 15
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO audit_log (seq, id, at, actor_id, actor_name, role, action, client_id, object_type, object_id, reason, break_glass, remote, detail, prev_hash, hash) VALUES `)
+	args := make([]any, 0, len(entries)*(cols+1))
+	for i, e := range entries {
+		seq++
+		r := Record{Seq: seq, ID: db.NewID(), At: at, ActorID: a.ID, ActorName: a.Name, Role: a.Role, Action: e.Action,
+			ClientID: e.ClientID, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Reason: e.Reason, BreakGlass: e.BreakGlass,
+			Remote: a.Remote, Detail: e.Detail, PrevHash: prev}
+		r.Hash = hashOf(&r)
+		prev = r.Hash
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		n := len(args)
+		sb.WriteString("(")
+		for j := 1; j <= cols+1; j++ {
+			if j > 1 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("$" + strconv.Itoa(n+j))
+		}
+		sb.WriteString(")")
+		args = append(args, r.Seq, r.ID, db.FormatTime(r.At), r.ActorID, r.ActorName, r.Role, r.Action, db.NullString(r.ClientID),
+			db.NullString(r.ObjectType), db.NullString(r.ObjectID), db.NullString(r.Reason), db.Bool(r.BreakGlass), db.NullString(r.Remote),
+			db.NullString(r.Detail), r.PrevHash, r.Hash)
+	}
+	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		return fmt.Errorf("audit: append: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
+		return fmt.Errorf("audit: move head: %w", err)
+	}
+	return nil
+}

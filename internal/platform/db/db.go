@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+// Package db opens Custodia's system of record — an embedded SQLite file or
+// PostgreSQL — behind one SQL dialect, runs each capability's embedded
+// migrations, and gives every service method one transaction with a pinned
+// "now". Capability packages write portable SQL: $N placeholders, RETURNING,
+// ON CONFLICT, times as RFC 3339 text in UTC with milliseconds, flags as
+// integers.
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the engine behind a DB; portable SQL needs it only in rare
+// places (locking, bulk loads).
+type Dialect string
+
+// The two engines Custodia runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// TimeFormat is how every time is stored: UTC, fixed width, so that text
+// order is time order on both engines.
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// DB is the system of record.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	// now is the clock; tests pin it.
+	now func() time.Time
+}
+
+// sqliteParams are the verified-safe settings: immediate transactions avoid
+// SQLITE_BUSY on read-then-write, FULL sync makes a commit durable before
+// it returns.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+
+// Open connects to dsn: a postgres:// or postgresql:// URL, or a path to a
+// SQLite file (optionally prefixed "sqlite:"), created if missing.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sdb, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("db: open postgres: %w", err)
+		}
+		sdb.SetMaxOpenConns(32)
+		sdb.SetMaxIdleConns(32)
+		sdb.SetConnMaxIdleTime(5 * time.Minute)
+		if err := sdb.PingContext(ctx); err != nil {
+			sdb.Close()
+			return nil, fmt.Errorf("db: connect postgres: %w", err)
+		}
+		return &DB{DB: sdb, Dialect: Postgres, now: time.Now}, nil
+	}
+	path := strings.TrimPrefix(dsn, "sqlite:")
+	if path == "" {
+		return nil, errors.New("db: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: create data dir: %w", err)
+		}
+	}
+	sdb, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+sqliteParams)
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	// One writer at a time is SQLite's nature; readers run in parallel
+	// under WAL.
+	sdb.SetMaxOpenConns(8)
+	sdb.SetMaxIdleConns(8)
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	return &DB{DB: sdb, Dialect: SQLite, now: time.Now}, nil
+}
+
+// SetClock pins the clock (tests and demo generation).
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// Now is the database layer's clock.
+func (db *DB) Now() time.Time { return db.now().UTC() }
+
+// Tx is one unit of work. Now is pinned when the transaction starts so that
+// every row written in it carries the same time.
+type Tx struct {
+	*sql.Tx
+	Dialect Dialect
+	Now     time.Time
+	// afterCommit runs once the transaction is durable (e.g. wake the
+	// outbox relay).
+	afterCommit []func()
+}
+
+// AfterCommit registers f to run after a successful commit.
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// NowText is Now in storage format.
+func (tx *Tx) NowText() string { return FormatTime(tx.Now) }
+
+// Transact runs f in a read-write transaction and commits it, retrying on
+// serialization failures and deadlocks (PostgreSQL) and busy errors
+// (SQLite). f must be safe to run more than once.
+func (db *DB) Transact(ctx context.Context, f func(tx *Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = db.transactOnce(ctx, f, false)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 3 * time.Millisecond)
+	}
+	return err
+}
+
+// ReadOnly runs f in a transaction that is never committed; on SQLite it
+// does not take the write lock.
+func (db *DB) ReadOnly(ctx context.Context, f func(tx *Tx) error) error {
+	return db.transactOnce(ctx, f, true)
+}
+
+func (db *DB) transactOnce(ctx context.Context, f func(tx *Tx) error, readOnly bool) error {
+	// On SQLite a read-only transaction is a plain deferred BEGIN, so
+	// readers never take the write lock that _txlock=immediate asks for.
+	stx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	tx := &Tx{Tx: stx, Dialect: db.Dialect, Now: db.Now().Truncate(time.Millisecond)}
+	defer stx.Rollback() //nolint:errcheck // a no-op after commit
+	if err := f(tx); err != nil {
+		return err
+	}
+	if readOnly {
+		return nil
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	for _, g := range tx.afterCommit {
+		g()
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique or primary key
+// constraint failure on either engine.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// NewID returns a UUIDv7: unique across servers and sortable by creation.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// Only a failing system RNG gets here; fall back to v4.
+		return uuid.New().String()
+	}
+	return id.String()
+}
+
+// RandomToken returns n random bytes, hex encoded, for session and API
+// tokens.
+func RandomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("db: system randomness unavailable: " + err.Error())
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// FormatTime renders t in storage format.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// FormatDate renders the date part of t (dates without a time of day).
+func FormatDate(t time.Time) string { return t.Format("2006-01-02") }
+
+// ParseTime reads a stored time; the empty string is the zero time.
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(TimeFormat, s)
+	if err != nil {
+		// Accept full RFC 3339 too (imports, older rows).
+		if t2, err2 := time.Parse(time.RFC3339Nano, s); err2 == nil {
+			return t2.UTC(), nil
+		}
+		return time.Time{}, fmt.Errorf("db: bad stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// MustTime is ParseTime for values this package wrote itself.
+func MustTime(s string) time.Time {
+	t, _ := ParseTime(s)
+	return t
+}
+
+// NullString turns "" into SQL NULL.
+func NullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// Bool stores a flag as an integer, portable to both engines.
+func Bool(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
