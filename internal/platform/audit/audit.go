@@ -106,6 +106,7 @@ func Write(ctx context.Context, tx *db.Tx, entries ...Entry) error {
 	if !ok {
 		return fmt.Errorf("audit: no actor in context")
 	}
+	flag(ctx, entries)
 	return appendRecords(ctx, tx, a, tx.Now, entries)
 }
 

@@ -58,6 +58,7 @@ func (l *Log) RecordRead(ctx context.Context, entries ...Entry) error {
 	if !ok {
 		return fmt.Errorf("audit: no actor in context")
 	}
+	flag(ctx, entries)
 	p := pendingRead{actor: a, entries: entries, result: make(chan error, 1)}
 	l.mu.Lock()
 	l.pending = append(l.pending, p)
