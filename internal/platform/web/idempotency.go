@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package web
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/custodia/custodia/internal/platform/access"
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/db"
+)
+
+// idempotencyKey is the Idempotency-Key header (API) or the
+// idempotency_key form field that the browser's offline queue puts in
+// every form it may resend.
+func idempotencyKey(r *http.Request) string {
+	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if k == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		k = strings.TrimSpace(r.PostFormValue("idempotency_key"))
+	}
+	if len(k) > 200 {
+		k = k[:200]
+	}
+	return k
+}
+
+// recorder captures a response so that a repeat of the request can be
+// answered with it.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (rec *recorder) WriteHeader(s int) {
+	if rec.status == 0 {
+		rec.status = s
+	}
+	rec.ResponseWriter.WriteHeader(s)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	rec.body.Write(b)
+	return rec.ResponseWriter.Write(b)
+}
+
+// idempotent runs a creating POST at most once per (principal, key). The
+// key is claimed in the database before the handler runs, so a concurrent
+// repeat — on this server or another — waits for the answer instead of
+// creating a second record. A repeat gets the first answer: same status,
+// same body, same Location.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p *access.Principal, key string) {
+	ctx := r.Context()
+	route := rt.Method + " " + r.URL.Path
+	claimed, err := s.claimKey(ctx, p.ID, key, route)
+	if err != nil {
+		s.fail(w, r, rt, err)
+		return
+	}
+	if !claimed {
+		// Wait (bounded) for a concurrent first attempt to finish.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, body, loc, gotRoute, err := s.storedAnswer(ctx, p.ID, key)
+			if err != nil {
+				s.fail(w, r, rt, err)
+				return
+			}
+			if gotRoute != route {
+				s.fail(w, r, rt, apperr.Field("Idempotency-Key", "This key was already used for a different request."))
+				return
+			}
+			if status != 0 {
+				if loc != "" {
+					w.Header().Set("Location", loc)
+				}
+				if strings.HasPrefix(strings.TrimSpace(body), "{") {
+					w.Header().Set("Content-Type", "application/json")
+				}
+				w.Header().Set("Idempotent-Replayed", "true")
+				w.WriteHeader(status)
+				w.Write([]byte(body)) //nolint:errcheck
+				return
+			}
+			if time.Now().After(deadline) {
+				s.fail(w, r, rt, apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still being processed; retry shortly."))
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	rec := &recorder{ResponseWriter: w}
+	herr := rt.Handle(rec, r)
+	if herr != nil {
+		s.fail(rec, r, rt, herr)
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status >= 400 || herr != nil {
+		// Refused or failed: nothing was created, so free the key and let
+		// a corrected retry run.
+		s.releaseKey(context.WithoutCancel(ctx), p.ID, key)
+		return
+	}
+	s.storeAnswer(context.WithoutCancel(ctx), p.ID, key, status, rec.body.String(), rec.Header().Get("Location"))
+}
+
+func (s *Server) claimKey(ctx context.Context, principal, key, route string) (bool, error) {
+	res, err := s.DB.ExecContext(ctx, `INSERT INTO idempotency (key, principal, route, status, body, location, created_at) VALUES ($1,$2,$3,0,'','',$4) ON CONFLICT DO NOTHING`,
+		key, principal, route, db.FormatTime(s.DB.Now()))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (s *Server) storedAnswer(ctx context.Context, principal, key string) (status int, body, loc, route string, err error) {
+	err = s.DB.QueryRowContext(ctx, `SELECT status, body, location, route FROM idempotency WHERE principal = $1 AND key = $2`, principal, key).Scan(&status, &body, &loc, &route)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Released by a failed first attempt: tell the client to retry.
+		return 0, "", "", "", apperr.New(apperr.Conflict, "The first request with this Idempotency-Key failed; retry it.")
+	}
+	return status, body, loc, route, err
+}
+
+func (s *Server) storeAnswer(ctx context.Context, principal, key string, status int, body, loc string) {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE idempotency SET status = $1, body = $2, location = $3 WHERE principal = $4 AND key = $5`, status, body, loc, principal, key); err != nil {
+		s.Log.Error("idempotency: store answer", "err", err)
+	}
+}
+
+func (s *Server) releaseKey(ctx context.Context, principal, key string) {
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM idempotency WHERE principal = $1 AND key = $2`, principal, key); err != nil {
+		s.Log.Error("idempotency: release key", "err", err)
+	}
+}
