@@ -150,7 +150,9 @@ func (s *Server) Handle(rt Route) {
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w)
-	h, pattern := s.mux.Handler(r)
+	// mux.Handler finds the route without setting path values; only
+	// mux.ServeHTTP sets them, so it serves the request below.
+	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// Unknown path or method: answer in the caller's language.
 		if strings.HasPrefix(r.URL.Path, "/api/") {
@@ -165,7 +167,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, apperr.New(apperr.NotFound, "There is no such page."))
 		return
 	}
-	h.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r)
 }
 
 func setSecurityHeaders(w http.ResponseWriter) {
