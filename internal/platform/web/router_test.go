@@ -216,14 +216,14 @@ func TestProblemDetailsNameTheField(t *testing.T) {
 		status int
 		field  string
 	}{
-		"missing field":  {`{"count": 1}`, 422, "name"},
-		"wrong type":     {`{"name": "x", "count": "many"}`, 422, "count"},
-		"unknown field":  {`{"name": "x", "colour": "red"}`, 422, "colour"},
-		"malformed":      {`{"name": `, 422, "body"},
-		"two objects":    {`{"name": "x"} {"name": "y"}`, 422, "body"},
-		"oversize":       {`{"name": "` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
-		"not an object":  {`[1,2]`, 422, "body"},
-		"empty":          {``, 422, "body"},
+		"missing field": {`{"count": 1}`, 422, "name"},
+		"wrong type":    {`{"name": "x", "count": "many"}`, 422, "count"},
+		"unknown field": {`{"name": "x", "colour": "red"}`, 422, "colour"},
+		"malformed":     {`{"name": `, 422, "body"},
+		"two objects":   {`{"name": "x"} {"name": "y"}`, 422, "body"},
+		"oversize":      {`{"name": "` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
+		"not an object": {`[1,2]`, 422, "body"},
+		"empty":         {``, 422, "body"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := f.created.Load()
@@ -235,7 +235,7 @@ func TestProblemDetailsNameTheField(t *testing.T) {
 				t.Fatalf("content type %q", ct)
 			}
 			var p struct {
-				Status int `json:"status"`
+				Status int                      `json:"status"`
 				Errors []struct{ Field string } `json:"errors"`
 			}
 			if err := json.Unmarshal([]byte(body), &p); err != nil || p.Status != tc.status {
