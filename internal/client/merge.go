@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custodia/custodia/internal/client/search"
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
+	"github.com/custodia/custodia/internal/platform/events"
+)
+
+// personTables are the tables whose rows belong to a person and move with
+// a merge. Other capabilities keep their client ids and resolve them
+// through merges (Locate), or react to the client.merged event.
+var personTables = []string{"client_aliases", "legal_bases", "stays", "movements", "alerts", "client_history"}
+
+// MergeRecord is a merge as the UI shows it.
+type MergeRecord struct {
+	ID         string    `json:"id"`
+	SurvivorID string    `json:"survivor_id"`
+	MergedID   string    `json:"merged_id"`
+	Reason     string    `json:"reason"`
+	MergedAt   time.Time `json:"merged_at"`
+	MergedBy   string    `json:"merged_by"`
+	UndoneAt   time.Time `json:"undone_at,omitzero"`
+}
+
+// moved is what a merge changed, kept so that it can be undone exactly.
+type moved struct {
+	Rows              map[string][]string `json:"rows"`
+	AddedAlias        string              `json:"added_alias,omitempty"`
+	CopiedNationalID  bool                `json:"copied_national_id,omitempty"`
+	MergedStatus      Status              `json:"merged_status"`
+	MergedVersionLeft int                 `json:"merged_version"`
+}
+
+func active(s Status) bool { return s == InCustody || s == OnLeave || s == Escaped || s == InCommunity }
+
+// Merge folds the duplicate record mergedID into survivorID: its aliases,
+// legal bases, stays, movements, alerts and history move to the survivor,
+// its name becomes an alias, and its id keeps resolving to the survivor.
+// Both versions must be current. It can be undone with UndoMerge.
+func (s *Service) Merge(ctx context.Context, survivorID, mergedID string, survivorVersion, mergedVersion int, reason string) (MergeRecord, error) {
+	reason = strings.TrimSpace(reason)
+	var fe apperr.Fields
+	if mergedID == "" {
+		fe.Add("merged_id", "Choose the duplicate record.")
+	} else if mergedID == survivorID {
+		fe.Add("merged_id", "A record cannot be merged into itself.")
+	}
+	if len([]rune(reason)) < 5 {
+		fe.Add("reason", "Say why these are the same person.")
+	}
+	if err := fe.Err(); err != nil {
+		return MergeRecord{}, err
+	}
+	var rec MergeRecord
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		sv, err := findClient(ctx, tx, survivorID)
+		if err != nil {
+			return err
+		}
+		dup, err := findClient(ctx, tx, mergedID)
+		if err != nil {
+			return apperr.Field("merged_id", "There is no such record.")
+		}
+		if sv.MergedInto != "" || dup.MergedInto != "" {
+			return apperr.New(apperr.Conflict, "One of the records has already been merged.")
+		}
+		if sv.Version != survivorVersion {
+			return apperr.StaleVersion("client", sv.Version)
+		}
+		if dup.Version != mergedVersion {
+			return apperr.StaleVersion("duplicate record", dup.Version)
+		}
+		if active(dup.Status) && active(sv.Status) {
+			return apperr.New(apperr.Conflict, "Both records have a current stay; release or end one before merging.")
+		}
+		if active(dup.Status) {
+			return apperr.New(apperr.Conflict, "The duplicate has the current stay; keep that record and merge the other into it.")
+		}
+		if sv.NationalID != "" && dup.NationalID != "" && (sv.NationalID != dup.NationalID || sv.NationalIDCountry != dup.NationalIDCountry) {
+			return apperr.New(apperr.Conflict, "The records have different ID numbers; they are not the same person.")
+		}
+		mv := moved{Rows: map[string][]string{}, MergedStatus: dup.Status}
+		for _, t := range personTables {
+			ids, err := idsOf(ctx, tx, t, mergedID)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			mv.Rows[t] = ids
+			if _, err := tx.ExecContext(ctx, `UPDATE `+t+` SET client_id = $1 WHERE client_id = $2`, survivorID, mergedID); err != nil {
+				return fmt.Errorf("client: merge %s: %w", t, err)
+			}
+		}
+		if dupName := dup.Name(); !strings.EqualFold(dupName, sv.Name()) {
+			mv.AddedAlias = db.NewID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, mv.AddedAlias, survivorID, dupName, tx.NowText()); err != nil {
+				return err
+			}
+		}
+		if sv.NationalID == "" && dup.NationalID != "" {
+			mv.CopiedNationalID = true
+			// Free the duplicate's number first: one number, one record.
+			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = NULL, national_id_country = NULL WHERE id = $1`, mergedID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = $1, national_id_country = $2 WHERE id = $3`, dup.NationalID, dup.NationalIDCountry, survivorID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = $1, version = version + 1, updated_at = $2 WHERE id = $3`, survivorID, tx.NowText(), mergedID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), survivorID); err != nil {
+			return err
+		}
+		a := actorOf(ctx)
+		rec = MergeRecord{ID: db.NewID(), SurvivorID: survivorID, MergedID: mergedID, Reason: reason, MergedAt: tx.Now, MergedBy: a.ID}
+		b, _ := json.Marshal(mv)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO client_merges (id, survivor_id, merged_id, reason, moved, merged_at, merged_by) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			rec.ID, survivorID, mergedID, reason, string(b), tx.NowText(), a.ID); err != nil {
+			return fmt.Errorf("client: merge record: %w", err)
+		}
+		if err := reindex(ctx, tx, survivorID); err != nil {
+			return err
+		}
+		if err := search.Remove(ctx, tx, mergedID); err != nil {
+			return err
+		}
+		if err := insertHistory(ctx, tx, survivorID, "merge", "Record "+dup.Number+" ("+dup.Name()+") merged into this one: "+reason, a.ID, a.Name, "merge", rec.ID); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx,
+			audit.Entry{Action: "client.merge", ClientID: survivorID, ObjectType: "merge", ObjectID: rec.ID, Reason: reason, Detail: "survivor"},
+			audit.Entry{Action: "client.merge", ClientID: mergedID, ObjectType: "merge", ObjectID: rec.ID, Reason: reason, Detail: "merged"}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.merged", survivorID, map[string]any{"merge_id": rec.ID, "survivor_id": survivorID, "merged_id": mergedID})
+	})
+	return rec, err
+}
+
+func idsOf(ctx context.Context, tx *db.Tx, table, clientID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE client_id = $1`, clientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func reindex(ctx context.Context, tx *db.Tx, id string) error {
+	c, err := findClient(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	aliases, err := loadAliases(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return search.Index(ctx, tx, id, searchDoc(c, aliases))
+}
+
+// UndoMerge reverses a merge exactly: the rows that moved go back, the
+// added alias goes, and the duplicate record stands on its own again.
+func (s *Service) UndoMerge(ctx context.Context, survivorID, mergeID string) error {
+	return s.DB.Transact(ctx, func(tx *db.Tx) error {
+		var mergedID, movedJSON, undone string
+		err := tx.QueryRowContext(ctx, `SELECT merged_id, moved, COALESCE(undone_at, '') FROM client_merges WHERE id = $1 AND survivor_id = $2`, mergeID, survivorID).
+			Scan(&mergedID, &movedJSON, &undone)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "This client has no such merge.")
+		}
+		if err != nil {
+			return err
+		}
+		if undone != "" {
+			return apperr.New(apperr.Conflict, "This merge has already been undone.")
+		}
+		var mv moved
+		if err := json.Unmarshal([]byte(movedJSON), &mv); err != nil {
+			return fmt.Errorf("client: merge record unreadable: %w", err)
+		}
+		for t, ids := range mv.Rows {
+			for _, id := range ids {
+				if _, err := tx.ExecContext(ctx, `UPDATE `+t+` SET client_id = $1 WHERE id = $2`, mergedID, id); err != nil {
+					return fmt.Errorf("client: undo merge %s: %w", t, err)
+				}
+			}
+		}
+		if mv.AddedAlias != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE id = $1`, mv.AddedAlias); err != nil {
+				return err
+			}
+		}
+		if mv.CopiedNationalID {
+			var nid, country string
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(national_id, ''), COALESCE(national_id_country, '') FROM clients WHERE id = $1`, survivorID).Scan(&nid, &country); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = NULL, national_id_country = NULL WHERE id = $1`, survivorID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = $1, national_id_country = $2 WHERE id = $3`, db.NullString(nid), db.NullString(country), mergedID); err != nil {
+				return err
+			}
+		}
+		for _, id := range []string{mergedID, survivorID} {
+			if _, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = NULL, version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), id); err != nil {
+				return err
+			}
+			if err := reindex(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE client_merges SET undone_at = $1, undone_by = $2 WHERE id = $3`, tx.NowText(), actorOf(ctx).ID, mergeID); err != nil {
+			return err
+		}
+		a := actorOf(ctx)
+		for _, id := range []string{survivorID, mergedID} {
+			if err := insertHistory(ctx, tx, id, "merge_undone", "Merge undone; the records are separate again", a.ID, a.Name, "merge", mergeID); err != nil {
+				return err
+			}
+		}
+		if err := audit.Write(ctx, tx,
+			audit.Entry{Action: "client.merge.undo", ClientID: survivorID, ObjectType: "merge", ObjectID: mergeID},
+			audit.Entry{Action: "client.merge.undo", ClientID: mergedID, ObjectType: "merge", ObjectID: mergeID}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.merge_undone", survivorID, map[string]any{"merge_id": mergeID, "survivor_id": survivorID, "merged_id": mergedID})
+	})
+}
+
+// Merges lists the merges into a client, newest first.
+func (s *Service) Merges(ctx context.Context, survivorID string) ([]MergeRecord, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, survivor_id, merged_id, reason, merged_at, merged_by, COALESCE(undone_at, '') FROM client_merges WHERE survivor_id = $1 ORDER BY merged_at DESC`, survivorID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MergeRecord
+	for rows.Next() {
+		var m MergeRecord
+		var at, undone string
+		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.MergedID, &m.Reason, &at, &m.MergedBy, &undone); err != nil {
+			return nil, err
+		}
+		m.MergedAt, m.UndoneAt = db.MustTime(at), db.MustTime(undone)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

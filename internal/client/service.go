@@ -1,0 +1,962 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/custodia/custodia/internal/client/natid"
+	"github.com/custodia/custodia/internal/client/search"
+	"github.com/custodia/custodia/internal/estate"
+	"github.com/custodia/custodia/internal/platform/access"
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
+	"github.com/custodia/custodia/internal/platform/events"
+)
+
+// Service is the person register. Its methods trust the web layer's
+// role and caseload check for the client named in the route; they audit
+// every read and write as the actor in ctx.
+type Service struct {
+	DB    *db.DB
+	Audit *audit.Log
+}
+
+// NewClient is what registering a person takes.
+type NewClient struct {
+	GivenName         string   `json:"given_name"`
+	FamilyName        string   `json:"family_name"`
+	Aliases           []string `json:"aliases"`
+	BirthDate         string   `json:"birth_date"`
+	Sex               string   `json:"sex"`
+	NationalID        string   `json:"national_id"`
+	NationalIDCountry string   `json:"national_id_country"`
+	Nationality       string   `json:"nationality"`
+	Languages         []string `json:"languages"`
+	// HomeLocation is the institution or office registering the person;
+	// it decides who sees the record before any stay.
+	HomeLocation string `json:"home_location"`
+}
+
+var (
+	countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
+	langRe    = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+)
+
+func cleanName(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func validName(fe *apperr.Fields, field, v string, required bool) {
+	switch {
+	case v == "" && required:
+		fe.Add(field, "Required.")
+	case utf8.RuneCountInString(v) > 100:
+		fe.Add(field, "At most 100 characters.")
+	case strings.ContainsAny(v, "<>{}\\\x00"):
+		fe.Add(field, "Contains characters a name cannot have.")
+	}
+}
+
+// normalise trims and validates a person's details; it fills birth date
+// and sex from a national ID when they are missing and refuses them when
+// they disagree.
+func (n *PersonDetails) normalise(now time.Time) error {
+	var fe apperr.Fields
+	n.GivenName, n.FamilyName = cleanName(n.GivenName), cleanName(n.FamilyName)
+	validName(&fe, "given_name", n.GivenName, true)
+	validName(&fe, "family_name", n.FamilyName, true)
+	var aliases []string
+	for i, a := range n.Aliases {
+		a = cleanName(a)
+		if a == "" {
+			continue
+		}
+		validName(&fe, fmt.Sprintf("aliases[%d]", i), a, false)
+		aliases = append(aliases, a)
+	}
+	if len(aliases) > 20 {
+		fe.Add("aliases", "At most 20 aliases.")
+	}
+	n.Aliases = aliases
+	n.NationalID = strings.TrimSpace(n.NationalID)
+	n.NationalIDCountry = strings.ToUpper(strings.TrimSpace(n.NationalIDCountry))
+	if n.NationalID != "" {
+		if n.NationalIDCountry == "" {
+			fe.Add("national_id_country", "Say which country issued the ID number (SE, NO or DK).")
+		} else if !slices.Contains([]string{"SE", "NO", "DK"}, n.NationalIDCountry) {
+			fe.Add("national_id_country", "Use SE, NO or DK.")
+		} else if id, err := natid.ParseAt(natid.Country(n.NationalIDCountry), n.NationalID, now); err != nil {
+			fe.Add("national_id", "Not a valid ID number: "+strings.TrimPrefix(err.Error(), "natid: ")+".")
+		} else {
+			n.NationalID = id.Number
+			bd := id.BirthDate.Format("2006-01-02")
+			if n.BirthDate == "" {
+				n.BirthDate = bd
+			} else if n.BirthDate != bd && id.Kind != "samordningsnummer" && id.Kind != "d-nummer" {
+				fe.Add("birth_date", "Does not match the date of birth in the ID number ("+bd+").")
+			}
+			if n.Sex == "" {
+				n.Sex = id.Sex
+			}
+		}
+	} else {
+		n.NationalIDCountry = ""
+	}
+	if n.BirthDate == "" {
+		fe.Add("birth_date", "Required (YYYY-MM-DD), unless a national ID number gives it.")
+	} else if bd, err := time.Parse("2006-01-02", n.BirthDate); err != nil {
+		fe.Add("birth_date", "Use the form YYYY-MM-DD.")
+	} else if bd.After(now) || now.Year()-bd.Year() > 120 {
+		fe.Add("birth_date", "Must be a date in the past 120 years.")
+	}
+	n.Sex = strings.ToUpper(strings.TrimSpace(n.Sex))
+	if !slices.Contains([]string{"F", "M", "X"}, n.Sex) {
+		fe.Add("sex", "Use F, M or X.")
+	}
+	n.Nationality = strings.ToUpper(strings.TrimSpace(n.Nationality))
+	if n.Nationality != "" && !countryRe.MatchString(n.Nationality) {
+		fe.Add("nationality", "Use a two-letter country code (ISO 3166), e.g. SE.")
+	}
+	var langs []string
+	for _, l := range n.Languages {
+		l = strings.TrimSpace(l)
+		if l == "" || slices.Contains(langs, l) {
+			continue
+		}
+		if !langRe.MatchString(l) {
+			fe.Add("languages", fmt.Sprintf("%q is not a language code (e.g. sv, nb, da, en, ar).", l))
+			continue
+		}
+		langs = append(langs, l)
+	}
+	n.Languages = langs
+	return fe.Err()
+}
+
+// PersonDetails are the editable facts about a person.
+type PersonDetails = NewClient
+
+func actorOf(ctx context.Context) audit.Actor {
+	a, _ := audit.ActorFrom(ctx)
+	return a
+}
+
+func searchDoc(c *Client, aliases []string) search.Doc {
+	d := search.Doc{Names: append([]string{c.GivenName, c.FamilyName}, aliases...), IDs: []string{c.Number}}
+	if c.NationalID != "" {
+		d.IDs = append(d.IDs, c.NationalID)
+	}
+	return d
+}
+
+// Register creates a person's one record. A national ID number already on
+// another record is a conflict: the person is registered once.
+func (s *Service) Register(ctx context.Context, n NewClient) (*Client, error) {
+	var fe apperr.Fields
+	if n.HomeLocation == "" {
+		fe.Add("home_location", "Choose the institution or office registering the person.")
+	}
+	nerr := n.normalise(s.DB.Now())
+	if nerr != nil {
+		e, _ := apperr.As(nerr)
+		fe = append(fe, e.Fields...)
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	var c *Client
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		if _, err := estate.LocationExists(ctx, tx, n.HomeLocation); err != nil {
+			return apperr.Field("home_location", "No such institution or office.")
+		}
+		if n.NationalID != "" {
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT number FROM clients WHERE national_id = $1 AND national_id_country = $2 AND merged_into IS NULL`, n.NationalID, n.NationalIDCountry).Scan(&other)
+			if err == nil {
+				return &apperr.Error{Code: apperr.Conflict, Message: "A person with this ID number is already registered as " + other + ".",
+					Fields: []apperr.FieldError{{Field: "national_id", Message: "Already registered as " + other + "."}}}
+			}
+		}
+		num, err := nextNumber(ctx, tx)
+		if err != nil {
+			return err
+		}
+		c = &Client{ID: db.NewID(), Number: num, GivenName: n.GivenName, FamilyName: n.FamilyName, Aliases: n.Aliases, BirthDate: n.BirthDate,
+			Sex: n.Sex, NationalID: n.NationalID, NationalIDCountry: n.NationalIDCountry, Nationality: n.Nationality, Languages: n.Languages,
+			Status: Registered, HomeLocation: n.HomeLocation, Version: 1, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+		return insertClient(ctx, tx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// insertClient writes a new person with audit, event, timeline and search
+// index (shared by Register and the demo/bench loaders).
+func insertClient(ctx context.Context, tx *db.Tx, c *Client) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, number, given_name, family_name, birth_date, sex, national_id, national_id_country, nationality,
+		languages, status, home_location, version, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$13)`,
+		c.ID, c.Number, c.GivenName, c.FamilyName, c.BirthDate, c.Sex, db.NullString(c.NationalID), db.NullString(c.NationalIDCountry), c.Nationality,
+		strings.Join(c.Languages, ","), string(c.Status), c.HomeLocation, tx.NowText())
+	if err != nil {
+		return fmt.Errorf("client: register: %w", err)
+	}
+	for _, a := range c.Aliases {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, db.NewID(), c.ID, a, tx.NowText()); err != nil {
+			return fmt.Errorf("client: alias: %w", err)
+		}
+	}
+	if err := search.Index(ctx, tx, c.ID, searchDoc(c, c.Aliases)); err != nil {
+		return err
+	}
+	a := actorOf(ctx)
+	if err := insertHistory(ctx, tx, c.ID, "registered", "Registered as "+c.Number, a.ID, a.Name, "", ""); err != nil {
+		return err
+	}
+	if err := audit.Write(ctx, tx, audit.Entry{Action: "client.register", ClientID: c.ID, ObjectType: "client", ObjectID: c.ID}); err != nil {
+		return err
+	}
+	return events.Emit(ctx, tx, "client.registered", c.ID, map[string]any{"client_id": c.ID, "number": c.Number, "home_location": c.HomeLocation})
+}
+
+// UpdateDetails changes a person's details if version is still current.
+func (s *Service) UpdateDetails(ctx context.Context, id string, version int, d PersonDetails) (*Client, error) {
+	if err := d.normalise(s.DB.Now()); err != nil {
+		return nil, err
+	}
+	var c *Client
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		var err error
+		if c, err = findClient(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.MergedInto != "" {
+			return apperr.New(apperr.Conflict, "This record was merged into another; edit that one.")
+		}
+		if c.Version != version {
+			return apperr.StaleVersion("client", c.Version)
+		}
+		if d.NationalID != "" && (d.NationalID != c.NationalID || d.NationalIDCountry != c.NationalIDCountry) {
+			var other string
+			if err := tx.QueryRowContext(ctx, `SELECT number FROM clients WHERE national_id = $1 AND national_id_country = $2 AND id <> $3 AND merged_into IS NULL`,
+				d.NationalID, d.NationalIDCountry, id).Scan(&other); err == nil {
+				return apperr.Field("national_id", "Already registered as "+other+".")
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE clients SET given_name=$1, family_name=$2, birth_date=$3, sex=$4, national_id=$5, national_id_country=$6,
+			nationality=$7, languages=$8, version = version + 1, updated_at=$9 WHERE id=$10 AND version=$11`,
+			d.GivenName, d.FamilyName, d.BirthDate, d.Sex, db.NullString(d.NationalID), db.NullString(d.NationalIDCountry), d.Nationality,
+			strings.Join(d.Languages, ","), tx.NowText(), id, version)
+		if err != nil {
+			return fmt.Errorf("client: update: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.StaleVersion("client", c.Version)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE client_id = $1`, id); err != nil {
+			return err
+		}
+		for _, a := range d.Aliases {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, db.NewID(), id, a, tx.NowText()); err != nil {
+				return err
+			}
+		}
+		if c, err = findClient(ctx, tx, id); err != nil {
+			return err
+		}
+		c.Aliases = d.Aliases
+		if err := search.Index(ctx, tx, id, searchDoc(c, d.Aliases)); err != nil {
+			return err
+		}
+		a := actorOf(ctx)
+		if err := insertHistory(ctx, tx, id, "details", "Personal details changed", a.ID, a.Name, "", ""); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.update", ClientID: id, ObjectType: "client", ObjectID: id}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.updated", id, map[string]any{"client_id": id, "version": c.Version})
+	})
+	return c, err
+}
+
+// Locate resolves id through merges and returns the caseload locations of
+// the record holding the person; it is the web layer's ClientLocator.
+func (s *Service) Locate(ctx context.Context, id string) (string, []string, error) {
+	cid, err := canonicalID(ctx, s.DB, id)
+	if err != nil {
+		return "", nil, err
+	}
+	var inst, unit, office, home string
+	err = s.DB.QueryRowContext(ctx, `SELECT COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, cid).
+		Scan(&inst, &unit, &office, &home)
+	if err != nil {
+		return "", nil, fmt.Errorf("client: locate: %w", err)
+	}
+	return cid, locationsOf(&Location{InstitutionID: inst, UnitID: unit, OfficeID: office}, home), nil
+}
+
+// Get reads a person's whole record for the client page: details, aliases,
+// location names, legal bases, stays and alerts. The read is audited and
+// durable before the record is returned.
+func (s *Service) Get(ctx context.Context, id string) (*Client, error) {
+	var c *Client
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		var err error
+		if c, err = findClient(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.Aliases, err = loadAliases(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.Alerts, err = loadAlerts(ctx, tx, id, tx.NowText()); err != nil {
+			return err
+		}
+		if c.LegalBases, err = loadBases(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.Stays, err = loadStays(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.nameLocation(ctx, tx, c.Location)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.AllowedNext = Allowed(c.Status)
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.read", ClientID: c.ID, ObjectType: "client", ObjectID: c.ID}); err != nil {
+		return nil, fmt.Errorf("client: audit read: %w", err)
+	}
+	return c, nil
+}
+
+func (s *Service) nameLocation(ctx context.Context, tx *db.Tx, l *Location) error {
+	if l == nil {
+		return nil
+	}
+	if l.CellID != "" {
+		p, err := estate.CellPlace(ctx, tx, l.CellID)
+		if err != nil {
+			return err
+		}
+		l.CellLabel, l.UnitName, l.InstitutionName = p.CellLabel, p.UnitName, p.InstitutionName
+		return nil
+	}
+	names, err := estate.LocationNames(ctx, tx, []string{l.InstitutionID, l.UnitID, l.OfficeID})
+	if err != nil {
+		return err
+	}
+	l.InstitutionName, l.UnitName, l.OfficeName = names[l.InstitutionID], names[l.UnitID], names[l.OfficeID]
+	return nil
+}
+
+// Timeline returns the person's history, newest first, before the given
+// time (for paging); it is audited as a read.
+func (s *Service) Timeline(ctx context.Context, id string, before time.Time, limit int) ([]HistoryEntry, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	b := ""
+	if !before.IsZero() {
+		b = db.FormatTime(before)
+	}
+	h, err := loadHistory(ctx, s.DB, id, b, limit)
+	if err != nil {
+		return nil, fmt.Errorf("client: timeline: %w", err)
+	}
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.timeline.read", ClientID: id, ObjectType: "client", ObjectID: id}); err != nil {
+		return nil, fmt.Errorf("client: audit read: %w", err)
+	}
+	return h, nil
+}
+
+// AddHistory puts a line on a person's timeline inside another
+// capability's transaction (registrations, plans, transports).
+func AddHistory(ctx context.Context, tx *db.Tx, clientID, kind, summary, refType, refID string) error {
+	a := actorOf(ctx)
+	return insertHistory(ctx, tx, clientID, kind, summary, a.ID, a.Name, refType, refID)
+}
+
+// NewLegalBasis is what recording a legal basis takes.
+type NewLegalBasis struct {
+	Kind       string `json:"kind"`
+	StartDate  string `json:"start_date"`
+	LengthDays int    `json:"length_days"`
+	EndDate    string `json:"end_date"`
+	Offences   string `json:"offences"`
+	Court      string `json:"court"`
+	CaseRef    string `json:"case_ref"`
+}
+
+func (n *NewLegalBasis) validate() error {
+	var fe apperr.Fields
+	n.Offences, n.Court, n.CaseRef = strings.TrimSpace(n.Offences), strings.TrimSpace(n.Court), strings.TrimSpace(n.CaseRef)
+	if !slices.Contains([]string{BasisRemand, BasisSentence, BasisCommunity}, n.Kind) {
+		fe.Add("kind", "Choose remand, sentence or community sentence.")
+	}
+	start, err := time.Parse("2006-01-02", n.StartDate)
+	if err != nil {
+		fe.Add("start_date", "Use the form YYYY-MM-DD.")
+	}
+	if n.Kind != BasisRemand && (n.LengthDays <= 0 || n.LengthDays > 365*100) {
+		fe.Add("length_days", "Give the length in days (1 or more); life sentences use 36500.")
+	}
+	if n.Kind == BasisRemand && n.LengthDays < 0 {
+		fe.Add("length_days", "Must not be negative.")
+	}
+	if n.EndDate != "" {
+		end, err := time.Parse("2006-01-02", n.EndDate)
+		if err != nil {
+			fe.Add("end_date", "Use the form YYYY-MM-DD.")
+		} else if !start.IsZero() && end.Before(start) {
+			fe.Add("end_date", "Must not be before the start date.")
+		}
+	} else if n.LengthDays > 0 && !start.IsZero() {
+		n.EndDate = start.AddDate(0, 0, n.LengthDays).Format("2006-01-02")
+	}
+	if n.Offences == "" {
+		fe.Add("offences", "Name the offence(s).")
+	} else if len(n.Offences) > 2000 {
+		fe.Add("offences", "At most 2000 characters.")
+	}
+	if len(n.Court) > 200 {
+		fe.Add("court", "At most 200 characters.")
+	}
+	if len(n.CaseRef) > 100 {
+		fe.Add("case_ref", "At most 100 characters.")
+	}
+	return fe.Err()
+}
+
+// AddLegalBasis records a remand order or sentence for the person.
+func (s *Service) AddLegalBasis(ctx context.Context, clientID string, n NewLegalBasis) (LegalBasis, error) {
+	if err := n.validate(); err != nil {
+		return LegalBasis{}, err
+	}
+	b := LegalBasis{ID: db.NewID(), Kind: n.Kind, StartDate: n.StartDate, LengthDays: n.LengthDays, EndDate: n.EndDate, Offences: n.Offences,
+		Court: n.Court, CaseRef: n.CaseRef, Version: 1}
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := findClient(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if c.MergedInto != "" {
+			return apperr.New(apperr.Conflict, "This record was merged into another.")
+		}
+		b.CreatedAt = tx.Now
+		a := actorOf(ctx)
+		if err := insertBasis(ctx, tx, clientID, &b, a.ID); err != nil {
+			return err
+		}
+		if err := insertHistory(ctx, tx, clientID, "legal_basis", basisSummary(&b), a.ID, a.Name, "legal_basis", b.ID); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.legal_basis.add", ClientID: clientID, ObjectType: "legal_basis", ObjectID: b.ID}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.legal_basis_added", clientID, map[string]any{"client_id": clientID, "legal_basis_id": b.ID, "kind": b.Kind})
+	})
+	return b, err
+}
+
+func insertBasis(ctx context.Context, tx *db.Tx, clientID string, b *LegalBasis, by string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO legal_bases (id, client_id, kind, start_date, length_days, end_date, offences, court, case_ref, version, created_at, created_by)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11)`, b.ID, clientID, b.Kind, b.StartDate, b.LengthDays, db.NullString(b.EndDate), b.Offences, b.Court, b.CaseRef, tx.NowText(), by)
+	if err != nil {
+		return fmt.Errorf("client: legal basis: %w", err)
+	}
+	return nil
+}
+
+func basisSummary(b *LegalBasis) string {
+	switch b.Kind {
+	case BasisRemand:
+		return "Remanded in custody from " + b.StartDate + " (" + b.Offences + ")"
+	case BasisSentence:
+		return fmt.Sprintf("Sentenced to %d days from %s (%s)", b.LengthDays, b.StartDate, b.Offences)
+	}
+	return fmt.Sprintf("Community sentence of %d days from %s (%s)", b.LengthDays, b.StartDate, b.Offences)
+}
+
+// Move is a movement request.
+type Move struct {
+	Action  Action `json:"action"`
+	Version int    `json:"version"`
+	// CellID is the destination for admit, transfer and return after escape.
+	CellID string `json:"cell_id"`
+	// OfficeID is the probation office for a community sentence.
+	OfficeID string `json:"office_id"`
+	// LegalBasisID names the basis for an admission or community sentence;
+	// empty picks the newest active one of the right kind.
+	LegalBasisID string `json:"legal_basis_id"`
+	Reason       string `json:"reason"`
+}
+
+// Moved is what a movement did.
+type Moved struct {
+	Client   *Client `json:"client"`
+	Movement string  `json:"movement_id"`
+}
+
+// MoveClient performs a movement (admission, transfer, leave, escape,
+// release, community sentence) if the transition table allows it from the
+// person's current status and version is current. Beds are taken and
+// freed in the same transaction, so capacity holds under concurrency.
+func (s *Service) MoveClient(ctx context.Context, clientID string, m Move) (Moved, error) {
+	var fe apperr.Fields
+	m.Reason = strings.TrimSpace(m.Reason)
+	if _, ok := transitions[m.Action]; !ok {
+		fe.Add("action", "Choose one of: "+joinActions()+".")
+	}
+	if NeedsCell(m.Action) && m.CellID == "" {
+		fe.Add("cell_id", "Choose a cell.")
+	}
+	if m.Action == StartCommunity && m.OfficeID == "" {
+		fe.Add("office_id", "Choose the probation office.")
+	}
+	if len(m.Reason) > 1000 {
+		fe.Add("reason", "At most 1000 characters.")
+	}
+	if (m.Action == Escape || m.Action == Transfer) && m.Reason == "" {
+		fe.Add("reason", "Say why.")
+	}
+	if err := fe.Err(); err != nil {
+		return Moved{}, err
+	}
+	var out Moved
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := findClient(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if c.MergedInto != "" {
+			return apperr.New(apperr.Conflict, "This record was merged into another.")
+		}
+		if m.Version != c.Version {
+			return apperr.StaleVersion("client", c.Version)
+		}
+		to, err := Next(c.Status, m.Action)
+		if err != nil {
+			return &apperr.Error{Code: apperr.Conflict, Message: "Not allowed: " + err.Error() + ".", Fields: []apperr.FieldError{{Field: "action", Message: err.Error()}}}
+		}
+		mv, err := s.applyMove(ctx, tx, c, m, to)
+		if err != nil {
+			return err
+		}
+		out.Movement = mv
+		out.Client, err = findClient(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		return s.nameLocation(ctx, tx, out.Client.Location)
+	})
+	if err != nil {
+		return Moved{}, err
+	}
+	out.Client.AllowedNext = Allowed(out.Client.Status)
+	return out, nil
+}
+
+func joinActions() string {
+	s := make([]string, len(Actions))
+	for i, a := range Actions {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, to Status) (string, error) {
+	from := c.Status
+	loc := c.Location
+	if loc == nil {
+		loc = &Location{}
+	}
+	newLoc := *loc
+	fromCell, toCell := loc.CellID, ""
+	fromLocation := firstNonEmpty(loc.UnitID, loc.InstitutionID, loc.OfficeID)
+	stayID := c.StayID
+	var summary string
+	switch m.Action {
+	case Admit, Transfer, EscapeReturn:
+		if m.Action == Transfer && m.CellID == loc.CellID {
+			return "", apperr.Field("cell_id", "The client is already in this cell.")
+		}
+		cell, err := estate.Occupy(ctx, tx, m.CellID)
+		if err != nil {
+			if e, ok := apperr.As(err); ok && e.Code != apperr.Internal {
+				return "", &apperr.Error{Code: e.Code, Message: e.Message, Fields: []apperr.FieldError{{Field: "cell_id", Message: e.Message}}}
+			}
+			return "", err
+		}
+		if m.Action == Transfer && fromCell != "" {
+			if err := estate.Vacate(ctx, tx, fromCell); err != nil {
+				return "", err
+			}
+		}
+		place, err := estate.CellPlace(ctx, tx, cell.ID)
+		if err != nil {
+			return "", err
+		}
+		newLoc = Location{InstitutionID: place.InstitutionID, UnitID: place.UnitID, CellID: place.CellID}
+		toCell = place.CellID
+		where := place.InstitutionName + ", " + place.UnitName + ", cell " + place.CellLabel
+		switch m.Action {
+		case Admit:
+			basis, err := s.activeBasis(ctx, tx, c.ID, m.LegalBasisID, BasisRemand, BasisSentence)
+			if err != nil {
+				return "", err
+			}
+			if c.Status == InCommunity {
+				if err := endStay(ctx, tx, c.StayID, "recalled to custody"); err != nil {
+					return "", err
+				}
+			}
+			stayID = db.NewID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO stays (id, client_id, kind, legal_basis_id, started_at, location_id) VALUES ($1,$2,'custody',$3,$4,$5)`,
+				stayID, c.ID, basis, tx.NowText(), place.InstitutionID); err != nil {
+				return "", fmt.Errorf("client: stay: %w", err)
+			}
+			summary = "Admitted to " + where
+		case Transfer:
+			summary = "Transferred to " + where
+		case EscapeReturn:
+			summary = "Returned after escape to " + where
+		}
+	case LeaveOut:
+		summary = "Left on temporary leave"
+	case LeaveReturn:
+		summary = "Returned from leave"
+	case Escape:
+		if fromCell != "" {
+			if err := estate.Vacate(ctx, tx, fromCell); err != nil {
+				return "", err
+			}
+		}
+		newLoc.CellID = ""
+		summary = "Escaped"
+	case Release:
+		if fromCell != "" {
+			if err := estate.Vacate(ctx, tx, fromCell); err != nil {
+				return "", err
+			}
+		}
+		if err := endStay(ctx, tx, c.StayID, firstNonEmpty(m.Reason, "released")); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1 WHERE client_id = $2 AND ended_at IS NULL AND kind IN ('remand', 'sentence')`, tx.NowText(), c.ID); err != nil {
+			return "", err
+		}
+		newLoc.CellID = ""
+		stayID = ""
+		summary = "Released"
+	case StartCommunity:
+		kind, err := estate.LocationExists(ctx, tx, m.OfficeID)
+		if err != nil || kind != "office" {
+			return "", apperr.Field("office_id", "No such probation office.")
+		}
+		basis, err := s.activeBasis(ctx, tx, c.ID, m.LegalBasisID, BasisCommunity)
+		if err != nil {
+			return "", err
+		}
+		stayID = db.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO stays (id, client_id, kind, legal_basis_id, started_at, location_id) VALUES ($1,$2,'community',$3,$4,$5)`,
+			stayID, c.ID, basis, tx.NowText(), m.OfficeID); err != nil {
+			return "", fmt.Errorf("client: stay: %w", err)
+		}
+		newLoc = Location{OfficeID: m.OfficeID}
+		names, err := estate.LocationNames(ctx, tx, []string{m.OfficeID})
+		if err != nil {
+			return "", err
+		}
+		summary = "Community sentence started at " + names[m.OfficeID]
+	case EndCommunity:
+		if err := endStay(ctx, tx, c.StayID, firstNonEmpty(m.Reason, "completed")); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1 WHERE client_id = $2 AND ended_at IS NULL AND kind = 'community'`, tx.NowText(), c.ID); err != nil {
+			return "", err
+		}
+		stayID = ""
+		summary = "Community sentence ended"
+	}
+	if m.Reason != "" {
+		summary += " — " + m.Reason
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET status=$1, institution_id=$2, unit_id=$3, cell_id=$4, office_id=$5, stay_id=$6, version = version + 1, updated_at=$7
+		WHERE id=$8 AND version=$9`, string(to), db.NullString(newLoc.InstitutionID), db.NullString(newLoc.UnitID), db.NullString(newLoc.CellID),
+		db.NullString(newLoc.OfficeID), db.NullString(stayID), tx.NowText(), c.ID, c.Version)
+	if err != nil {
+		return "", fmt.Errorf("client: move: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return "", apperr.StaleVersion("client", c.Version)
+	}
+	a := actorOf(ctx)
+	mv := db.NewID()
+	toLocation := firstNonEmpty(newLoc.UnitID, newLoc.InstitutionID, newLoc.OfficeID)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO movements (id, client_id, stay_id, kind, at, from_status, to_status, from_cell, to_cell, from_location, to_location, reason, by_staff)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, mv, c.ID, db.NullString(firstNonEmpty(stayID, c.StayID)), string(m.Action), tx.NowText(),
+		string(from), string(to), db.NullString(fromCell), db.NullString(toCell), db.NullString(fromLocation), db.NullString(toLocation), m.Reason, a.ID); err != nil {
+		return "", fmt.Errorf("client: movement: %w", err)
+	}
+	if err := insertHistory(ctx, tx, c.ID, string(m.Action), summary, a.ID, a.Name, "movement", mv); err != nil {
+		return "", err
+	}
+	if err := audit.Write(ctx, tx, audit.Entry{Action: "client." + string(m.Action), ClientID: c.ID, ObjectType: "movement", ObjectID: mv,
+		Detail: fmt.Sprintf("from=%s to=%s cell=%s", from, to, toCell)}); err != nil {
+		return "", err
+	}
+	return mv, events.Emit(ctx, tx, "client."+eventName[m.Action], c.ID, map[string]any{
+		"client_id": c.ID, "movement_id": mv, "from_status": from, "to_status": to, "from_cell": fromCell, "to_cell": toCell,
+		"institution_id": newLoc.InstitutionID, "unit_id": newLoc.UnitID, "office_id": newLoc.OfficeID,
+	})
+}
+
+var eventName = map[Action]string{
+	Admit: "admitted", Transfer: "transferred", LeaveOut: "left_on_leave", LeaveReturn: "returned_from_leave", Escape: "escaped",
+	EscapeReturn: "returned_after_escape", Release: "released", StartCommunity: "community_started", EndCommunity: "community_ended",
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func endStay(ctx context.Context, tx *db.Tx, stayID, reason string) error {
+	if stayID == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE stays SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL`, tx.NowText(), reason, stayID)
+	return err
+}
+
+// activeBasis finds the legal basis for a new stay: the named one, or the
+// newest unended basis of an allowed kind. No basis, no stay.
+func (s *Service) activeBasis(ctx context.Context, tx *db.Tx, clientID, want string, kinds ...string) (string, error) {
+	bases, err := loadBases(ctx, tx, clientID)
+	if err != nil {
+		return "", err
+	}
+	for _, b := range bases {
+		if b.Ended || !slices.Contains(kinds, b.Kind) {
+			continue
+		}
+		if want == "" || want == b.ID {
+			return b.ID, nil
+		}
+	}
+	if want != "" {
+		return "", apperr.Field("legal_basis_id", "This legal basis does not exist, has ended, or is of the wrong kind.")
+	}
+	return "", &apperr.Error{Code: apperr.Conflict, Message: "Record a legal basis (" + strings.Join(kinds, " or ") + ") before this movement.",
+		Fields: []apperr.FieldError{{Field: "legal_basis_id", Message: "No active " + strings.Join(kinds, " or ") + " is recorded."}}}
+}
+
+// NewAlert is what setting an alert takes.
+type NewAlert struct {
+	Kind     string `json:"kind"`
+	Note     string `json:"note"`
+	StartsAt string `json:"starts_at"` // RFC 3339 or YYYY-MM-DD; empty = now
+	EndsAt   string `json:"ends_at"`
+}
+
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04", s, zone); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, zone)
+	return t.UTC(), err
+}
+
+var zone = func() *time.Location {
+	if z, err := time.LoadLocation("Europe/Stockholm"); err == nil {
+		return z
+	}
+	return time.UTC
+}()
+
+// AddAlert sets an alert on the person (it belongs to the person and
+// survives re-admission).
+func (s *Service) AddAlert(ctx context.Context, clientID string, n NewAlert) (Alert, error) {
+	var fe apperr.Fields
+	n.Note = strings.TrimSpace(n.Note)
+	if !slices.Contains(AlertKinds, n.Kind) {
+		fe.Add("kind", "Choose one of: "+strings.Join(AlertKinds, ", ")+".")
+	}
+	if len(n.Note) > 2000 {
+		fe.Add("note", "At most 2000 characters.")
+	}
+	if n.Kind == "other" && n.Note == "" {
+		fe.Add("note", "Describe the alert.")
+	}
+	start, err := parseWhen(n.StartsAt)
+	if err != nil {
+		fe.Add("starts_at", "Use a date (YYYY-MM-DD) or date and time.")
+	}
+	end, err := parseWhen(n.EndsAt)
+	if err != nil {
+		fe.Add("ends_at", "Use a date (YYYY-MM-DD) or date and time.")
+	}
+	if !end.IsZero() && !start.IsZero() && !end.After(start) {
+		fe.Add("ends_at", "Must be after the start.")
+	}
+	if err := fe.Err(); err != nil {
+		return Alert{}, err
+	}
+	var al Alert
+	err = s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := findClient(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if c.MergedInto != "" {
+			return apperr.New(apperr.Conflict, "This record was merged into another.")
+		}
+		if start.IsZero() {
+			start = tx.Now
+		}
+		if !end.IsZero() && !end.After(start) {
+			return apperr.Field("ends_at", "Must be after the start.")
+		}
+		a := actorOf(ctx)
+		al = Alert{ID: db.NewID(), Kind: n.Kind, Note: n.Note, StartsAt: start, EndsAt: end, SetBy: a.ID, SetByName: a.Name, Version: 1}
+		al.Active = !start.After(tx.Now) && (end.IsZero() || end.After(tx.Now))
+		var endText any
+		if !end.IsZero() {
+			endText = db.FormatTime(end)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, client_id, kind, note, starts_at, ends_at, set_by, set_by_name, version, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
+			al.ID, clientID, al.Kind, al.Note, db.FormatTime(start), endText, a.ID, a.Name, tx.NowText()); err != nil {
+			return fmt.Errorf("client: alert: %w", err)
+		}
+		if err := insertHistory(ctx, tx, clientID, "alert", "Alert set: "+al.Kind, a.ID, a.Name, "alert", al.ID); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.alert.add", ClientID: clientID, ObjectType: "alert", ObjectID: al.ID, Detail: "kind=" + al.Kind}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.alert_set", clientID, map[string]any{"client_id": clientID, "alert_id": al.ID, "kind": al.Kind})
+	})
+	return al, err
+}
+
+// EndAlert ends an active alert now.
+func (s *Service) EndAlert(ctx context.Context, clientID, alertID string, version int) error {
+	return s.DB.Transact(ctx, func(tx *db.Tx) error {
+		var kind, ends string
+		var v int
+		err := tx.QueryRowContext(ctx, `SELECT kind, COALESCE(ends_at, ''), version FROM alerts WHERE id = $1 AND client_id = $2`, alertID, clientID).Scan(&kind, &ends, &v)
+		if err != nil {
+			return apperr.New(apperr.NotFound, "This client has no such alert.")
+		}
+		if v != version {
+			return apperr.StaleVersion("alert", v)
+		}
+		if ends != "" && ends <= tx.NowText() {
+			return apperr.New(apperr.Conflict, "This alert has already ended.")
+		}
+		a := actorOf(ctx)
+		res, err := tx.ExecContext(ctx, `UPDATE alerts SET ends_at = $1, ended_by = $2, version = version + 1 WHERE id = $3 AND version = $4`, tx.NowText(), a.ID, alertID, version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.StaleVersion("alert", v)
+		}
+		if err := insertHistory(ctx, tx, clientID, "alert", "Alert ended: "+kind, a.ID, a.Name, "alert", alertID); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.alert.end", ClientID: clientID, ObjectType: "alert", ObjectID: alertID}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.alert_ended", clientID, map[string]any{"client_id": clientID, "alert_id": alertID, "kind": kind})
+	})
+}
+
+// Search finds people by name (tolerant of diacritics and typos), ID
+// number or client number. Hits in the caller's caseload come with their
+// details; hits outside it show only who they are, for a break-glass. Each
+// person shown is an audited read.
+func (s *Service) Search(ctx context.Context, p *access.Principal, q string, limit int) ([]Summary, error) {
+	if limit <= 0 || limit > 100 {
+		limit = 25
+	}
+	hits, err := search.Query(ctx, s.DB, q, limit)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ClientID
+	}
+	sums, err := summaries(ctx, s.DB, ids, db.FormatTime(s.DB.Now()))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Summary, 0, len(hits))
+	entries := make([]audit.Entry, 0, len(hits))
+	for _, h := range hits {
+		sm := sums[h.ClientID]
+		if sm == nil {
+			continue
+		}
+		sm.Score = h.Score
+		sm.InCaseload = p.Covers(sm.Location.InstitutionID, sm.Location.UnitID, sm.Location.OfficeID)
+		if !sm.InCaseload {
+			sm.Location, sm.Alerts, sm.Status = Location{}, nil, ""
+		}
+		out = append(out, *sm)
+		entries = append(entries, audit.Entry{Action: "client.search_hit", ClientID: sm.ID, Detail: "listed in search results"})
+	}
+	if len(out) > 0 {
+		if err := s.Audit.RecordRead(ctx, entries...); err != nil {
+			return nil, fmt.Errorf("client: audit search: %w", err)
+		}
+	}
+	if err := s.fillLocationNames(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) fillLocationNames(ctx context.Context, list []Summary) error {
+	var ids []string
+	for _, sm := range list {
+		ids = append(ids, sm.Location.InstitutionID, sm.Location.UnitID, sm.Location.CellID, sm.Location.OfficeID)
+	}
+	return s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		names, err := estate.LocationNames(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			l := &list[i].Location
+			l.InstitutionName, l.UnitName, l.CellLabel, l.OfficeName = names[l.InstitutionID], names[l.UnitID], names[l.CellID], names[l.OfficeID]
+		}
+		return nil
+	})
+}
+
+// marshal is a helper for merge snapshots.
+func marshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

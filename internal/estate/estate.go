@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+// Package estate is the physical estate: institutions, their units and
+// cells, and probation offices. It owns cell capacity: the client register
+// occupies and vacates beds through Occupy and Vacate inside its own
+// transaction, so a bed count can never disagree with who is in the cell.
+package estate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
+	"github.com/custodia/custodia/internal/platform/events"
+)
+
+// Kind is the kind of a location.
+type Kind string
+
+// The location kinds.
+const (
+	Institution Kind = "institution"
+	Unit        Kind = "unit"
+	Office      Kind = "office" // a probation office
+)
+
+// Institution categories (Kind Institution).
+var Categories = []string{"closed", "remand", "open"}
+
+// Genders a unit or cell takes.
+var Genders = []string{"any", "male", "female"}
+
+// Security levels: 1 is the highest (Swedish säkerhetsklass 1), 3 the
+// lowest; 0 means not set (offices).
+const (
+	MinSecurity = 1
+	MaxSecurity = 3
+)
+
+// Location is an institution, a unit of one, or a probation office.
+type Location struct {
+	ID            string   `json:"id"`
+	Kind          Kind     `json:"kind"`
+	ParentID      string   `json:"parent_id,omitempty"`
+	Code          string   `json:"code"`
+	Name          string   `json:"name"`
+	Category      string   `json:"category,omitempty"`
+	SecurityLevel int      `json:"security_level,omitempty"`
+	Gender        string   `json:"gender"`
+	Region        string   `json:"region,omitempty"`
+	Address       string   `json:"address,omitempty"`
+	Lat           *float64 `json:"lat,omitempty"`
+	Lon           *float64 `json:"lon,omitempty"`
+	Version       int      `json:"version"`
+	// Counts, filled by listings: beds and people for institutions and
+	// units.
+	Cells     int `json:"cells"`
+	Capacity  int `json:"capacity"`
+	Occupied  int `json:"occupied"`
+	OutOfUse  int `json:"out_of_use_beds"`
+	Available int `json:"available_beds"`
+	// Units of an institution, in listings.
+	Units []Location `json:"units,omitempty"`
+}
+
+// Cell is a cell in a unit.
+type Cell struct {
+	ID            string    `json:"id"`
+	UnitID        string    `json:"unit_id"`
+	Label         string    `json:"label"`
+	Capacity      int       `json:"capacity"`
+	Occupied      int       `json:"occupied"`
+	SecurityLevel int       `json:"security_level"`
+	Gender        string    `json:"gender"`
+	Accessible    bool      `json:"accessible"`
+	Smoking       bool      `json:"smoking"`
+	Note          string    `json:"note,omitempty"`
+	Version       int       `json:"version"`
+	Closures      []Closure `json:"closures,omitempty"`
+	// OutOfUse is set when a closure covers now.
+	OutOfUse *Closure `json:"out_of_use,omitempty"`
+}
+
+// Free is the number of beds that can be taken now.
+func (c Cell) Free() int {
+	if c.OutOfUse != nil {
+		return 0
+	}
+	return c.Capacity - c.Occupied
+}
+
+// Closure is a period a cell is out of use.
+type Closure struct {
+	ID     string     `json:"id"`
+	CellID string     `json:"cell_id"`
+	From   time.Time  `json:"from"`
+	Until  *time.Time `json:"until,omitempty"`
+	Reason string     `json:"reason"`
+}
+
+// Covers reports whether the closure is in force at t.
+func (c Closure) Covers(t time.Time) bool {
+	return !t.Before(c.From) && (c.Until == nil || t.Before(*c.Until))
+}
+
+// Place is where a cell is.
+type Place struct {
+	CellID          string `json:"cell_id"`
+	CellLabel       string `json:"cell_label"`
+	UnitID          string `json:"unit_id"`
+	UnitName        string `json:"unit_name"`
+	InstitutionID   string `json:"institution_id"`
+	InstitutionName string `json:"institution_name"`
+}
+
+// Service is the estate capability.
+type Service struct {
+	DB *db.DB
+}
+
+// NewLocation is the input for creating a location.
+type NewLocation struct {
+	Kind          Kind     `json:"kind"`
+	ParentID      string   `json:"parent_id"`
+	Code          string   `json:"code"`
+	Name          string   `json:"name"`
+	Category      string   `json:"category"`
+	SecurityLevel int      `json:"security_level"`
+	Gender        string   `json:"gender"`
+	Region        string   `json:"region"`
+	Address       string   `json:"address"`
+	Lat           *float64 `json:"lat"`
+	Lon           *float64 `json:"lon"`
+}
+
+func (n *NewLocation) normalise() error {
+	var fe apperr.Fields
+	n.Code = strings.TrimSpace(n.Code)
+	n.Name = strings.TrimSpace(n.Name)
+	n.Region = strings.TrimSpace(n.Region)
+	n.Address = strings.TrimSpace(n.Address)
+	if n.Gender == "" {
+		n.Gender = "any"
+	}
+	switch n.Kind {
+	case Institution, Office:
+		if n.ParentID != "" {
+			fe.Add("parent_id", "Institutions and offices have no parent.")
+		}
+	case Unit:
+		if n.ParentID == "" {
+			fe.Add("parent_id", "Choose the institution the unit belongs to.")
+		}
+	default:
+		fe.Add("kind", "Choose institution, unit or office.")
+	}
+	if n.Code == "" || len(n.Code) > 32 {
+		fe.Add("code", "Give a short code (1–32 characters).")
+	}
+	if n.Name == "" || len([]rune(n.Name)) > 120 {
+		fe.Add("name", "Give a name (1–120 characters).")
+	}
+	if n.Kind == Institution && !contains(Categories, n.Category) {
+		fe.Add("category", "Choose closed, remand or open.")
+	}
+	if n.Kind != Institution {
+		n.Category = ""
+	}
+	if n.Kind == Office {
+		n.SecurityLevel = 0
+	} else if n.SecurityLevel < MinSecurity || n.SecurityLevel > MaxSecurity {
+		fe.Add("security_level", fmt.Sprintf("Security level is %d (highest) to %d (lowest).", MinSecurity, MaxSecurity))
+	}
+	if !contains(Genders, n.Gender) {
+		fe.Add("gender", "Choose any, male or female.")
+	}
+	if (n.Lat == nil) != (n.Lon == nil) {
+		fe.Add("lat", "Give both latitude and longitude, or neither.")
+	} else if n.Lat != nil && (*n.Lat < -90 || *n.Lat > 90 || *n.Lon < -180 || *n.Lon > 180) {
+		fe.Add("lat", "Latitude is −90…90 and longitude −180…180.")
+	}
+	return fe.Err()
+}
+
+// CreateLocation creates an institution, unit or office.
+func (s *Service) CreateLocation(ctx context.Context, n NewLocation) (*Location, error) {
+	if err := n.normalise(); err != nil {
+		return nil, err
+	}
+	l := &Location{ID: db.NewID(), Kind: n.Kind, ParentID: n.ParentID, Code: n.Code, Name: n.Name, Category: n.Category,
+		SecurityLevel: n.SecurityLevel, Gender: n.Gender, Region: n.Region, Address: n.Address, Lat: n.Lat, Lon: n.Lon, Version: 1}
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		if n.Kind == Unit {
+			k, err := LocationExists(ctx, tx, n.ParentID)
+			if err != nil || k != string(Institution) {
+				return apperr.Field("parent_id", "No such institution.")
+			}
+		}
+		if err := insertLocation(ctx, tx, l); err != nil {
+			if db.IsUniqueViolation(err) {
+				return &apperr.Error{Code: apperr.Conflict, Message: "The code " + l.Code + " is taken.", Fields: []apperr.FieldError{{Field: "code", Message: "This code is taken."}}}
+			}
+			return err
+		}
+		return record(ctx, tx, "estate.location.create", "location", l.ID, "estate.location_created", map[string]any{"id": l.ID, "kind": l.Kind, "parent_id": l.ParentID, "code": l.Code})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// LocationUpdate changes a location's descriptive fields.
+type LocationUpdate struct {
+	Version       int      `json:"version"`
+	Name          string   `json:"name"`
+	Category      string   `json:"category"`
+	SecurityLevel int      `json:"security_level"`
+	Gender        string   `json:"gender"`
+	Region        string   `json:"region"`
+	Address       string   `json:"address"`
+	Lat           *float64 `json:"lat"`
+	Lon           *float64 `json:"lon"`
+}
+
+// UpdateLocation changes a location if u.Version is current.
+func (s *Service) UpdateLocation(ctx context.Context, id string, u LocationUpdate) (*Location, error) {
+	var out *Location
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		l, err := getLocation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		n := NewLocation{Kind: l.Kind, ParentID: l.ParentID, Code: l.Code, Name: u.Name, Category: u.Category, SecurityLevel: u.SecurityLevel,
+			Gender: u.Gender, Region: u.Region, Address: u.Address, Lat: u.Lat, Lon: u.Lon}
+		if err := n.normalise(); err != nil {
+			return err
+		}
+		if u.Version != l.Version {
+			return apperr.StaleVersion("location", l.Version)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE locations SET name=$1, category=$2, security_level=$3, gender=$4, region=$5, address=$6, lat=$7, lon=$8,
+			version = version + 1, updated_at = $9 WHERE id = $10 AND version = $11`,
+			n.Name, n.Category, n.SecurityLevel, n.Gender, n.Region, n.Address, n.Lat, n.Lon, tx.NowText(), id, u.Version)
+		if err != nil {
+			return fmt.Errorf("estate: update location: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return apperr.StaleVersion("location", l.Version)
+		}
+		if err := record(ctx, tx, "estate.location.update", "location", id, "estate.location_updated", map[string]any{"id": id, "version": u.Version + 1}); err != nil {
+			return err
+		}
+		out, err = getLocation(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// NewCell is the input for creating a cell.
+type NewCell struct {
+	UnitID        string `json:"unit_id"`
+	Label         string `json:"label"`
+	Capacity      int    `json:"capacity"`
+	SecurityLevel int    `json:"security_level"`
+	Gender        string `json:"gender"`
+	Accessible    bool   `json:"accessible"`
+	Smoking       bool   `json:"smoking"`
+	Note          string `json:"note"`
+}
+
+// MaxCellCapacity bounds a cell's beds (dormitories in open prisons).
+const MaxCellCapacity = 12
+
+func (n *NewCell) normalise() error {
+	var fe apperr.Fields
+	n.Label = strings.TrimSpace(n.Label)
+	n.Note = strings.TrimSpace(n.Note)
+	if n.Gender == "" {
+		n.Gender = "any"
+	}
+	if n.Label == "" || len([]rune(n.Label)) > 20 {
+		fe.Add("label", "Give the cell's label (1–20 characters).")
+	}
+	if n.Capacity < 1 || n.Capacity > MaxCellCapacity {
+		fe.Add("capacity", fmt.Sprintf("Capacity is 1 to %d beds.", MaxCellCapacity))
+	}
+	if n.SecurityLevel < MinSecurity || n.SecurityLevel > MaxSecurity {
+		fe.Add("security_level", fmt.Sprintf("Security level is %d (highest) to %d (lowest).", MinSecurity, MaxSecurity))
+	}
+	if !contains(Genders, n.Gender) {
+		fe.Add("gender", "Choose any, male or female.")
+	}
+	if len([]rune(n.Note)) > 500 {
+		fe.Add("note", "Keep the note under 500 characters.")
+	}
+	return fe.Err()
+}
+
+// CreateCell adds a cell to a unit.
+func (s *Service) CreateCell(ctx context.Context, n NewCell) (*Cell, error) {
+	if err := n.normalise(); err != nil {
+		return nil, err
+	}
+	c := &Cell{ID: db.NewID(), UnitID: n.UnitID, Label: n.Label, Capacity: n.Capacity, SecurityLevel: n.SecurityLevel, Gender: n.Gender,
+		Accessible: n.Accessible, Smoking: n.Smoking, Note: n.Note, Version: 1}
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		if k, err := LocationExists(ctx, tx, n.UnitID); err != nil || k != string(Unit) {
+			return apperr.Field("unit_id", "No such unit.")
+		}
+		if err := insertCell(ctx, tx, c); err != nil {
+			if db.IsUniqueViolation(err) {
+				return &apperr.Error{Code: apperr.Conflict, Message: "The unit already has a cell " + c.Label + ".", Fields: []apperr.FieldError{{Field: "label", Message: "This label is taken in the unit."}}}
+			}
+			return err
+		}
+		return record(ctx, tx, "estate.cell.create", "cell", c.ID, "estate.cell_created", map[string]any{"id": c.ID, "unit_id": c.UnitID, "capacity": c.Capacity})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CellUpdate changes a cell's properties.
+type CellUpdate struct {
+	Version       int    `json:"version"`
+	Label         string `json:"label"`
+	Capacity      int    `json:"capacity"`
+	SecurityLevel int    `json:"security_level"`
+	Gender        string `json:"gender"`
+	Accessible    bool   `json:"accessible"`
+	Smoking       bool   `json:"smoking"`
+	Note          string `json:"note"`
+}
+
+// UpdateCell changes a cell if u.Version is current. Capacity cannot go
+// below the number of people in the cell.
+func (s *Service) UpdateCell(ctx context.Context, id string, u CellUpdate) (*Cell, error) {
+	var out *Cell
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := getCell(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		n := NewCell{UnitID: c.UnitID, Label: u.Label, Capacity: u.Capacity, SecurityLevel: u.SecurityLevel, Gender: u.Gender,
+			Accessible: u.Accessible, Smoking: u.Smoking, Note: u.Note}
+		if err := n.normalise(); err != nil {
+			return err
+		}
+		if u.Version != c.Version {
+			return apperr.StaleVersion("cell", c.Version)
+		}
+		if n.Capacity < c.Occupied {
+			return apperr.Field("capacity", fmt.Sprintf("%d people are in the cell now; move them before lowering the capacity.", c.Occupied))
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE cells SET label=$1, capacity=$2, security_level=$3, gender=$4, accessible=$5, smoking=$6, note=$7,
+			version = version + 1, updated_at = $8 WHERE id = $9 AND version = $10 AND occupied <= $2`,
+			n.Label, n.Capacity, n.SecurityLevel, n.Gender, db.Bool(n.Accessible), db.Bool(n.Smoking), n.Note, tx.NowText(), id, u.Version)
+		if err != nil {
+			if db.IsUniqueViolation(err) {
+				return &apperr.Error{Code: apperr.Conflict, Message: "The unit already has a cell " + n.Label + ".", Fields: []apperr.FieldError{{Field: "label", Message: "This label is taken in the unit."}}}
+			}
+			return fmt.Errorf("estate: update cell: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return apperr.StaleVersion("cell", c.Version)
+		}
+		if err := record(ctx, tx, "estate.cell.update", "cell", id, "estate.cell_updated", map[string]any{"id": id, "version": u.Version + 1, "capacity": n.Capacity}); err != nil {
+			return err
+		}
+		out, err = getCell(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// CloseCell takes a cell out of use from from until until (nil: until
+// reopened). A cell with people in it cannot be closed from now.
+func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, until *time.Time, reason string) (*Closure, error) {
+	reason = strings.TrimSpace(reason)
+	var fe apperr.Fields
+	if reason == "" {
+		fe.Add("reason", "Say why the cell is out of use.")
+	}
+	if from.IsZero() {
+		fe.Add("from", "Give the date the cell goes out of use.")
+	}
+	if until != nil && !until.After(from) {
+		fe.Add("until", "The end must be after the start.")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	cl := &Closure{ID: db.NewID(), CellID: cellID, From: from.UTC(), Until: until, Reason: reason}
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := getCell(ctx, tx, cellID)
+		if err != nil {
+			return err
+		}
+		if cl.Covers(tx.Now) && c.Occupied > 0 {
+			return apperr.Field("from", fmt.Sprintf("%d people are in the cell now; move them first or start the closure later.", c.Occupied))
+		}
+		for _, o := range c.Closures {
+			if overlaps(o, *cl) {
+				return apperr.Field("from", "The cell is already out of use for part of this period.")
+			}
+		}
+		var u any
+		if until != nil {
+			u = db.FormatTime(*until)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cell_closures (id, cell_id, from_at, until_at, reason, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			cl.ID, cellID, db.FormatTime(cl.From), u, reason, actorID(ctx), tx.NowText()); err != nil {
+			return fmt.Errorf("estate: close cell: %w", err)
+		}
+		// Bump the cell's version so that a concurrent occupant check sees
+		// the closure: Occupy re-reads closures after its conditional update.
+		if _, err := tx.ExecContext(ctx, `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), cellID); err != nil {
+			return err
+		}
+		return record(ctx, tx, "estate.cell.close", "cell", cellID, "estate.cell_closed", map[string]any{"cell_id": cellID, "closure_id": cl.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// ReopenCell ends a closure now (or deletes it if it has not started).
+func (s *Service) ReopenCell(ctx context.Context, closureID string) error {
+	return s.DB.Transact(ctx, func(tx *db.Tx) error {
+		var cellID, from string
+		err := tx.QueryRowContext(ctx, `SELECT cell_id, from_at FROM cell_closures WHERE id = $1`, closureID).Scan(&cellID, &from)
+		if err != nil {
+			return apperr.New(apperr.NotFound, "No such out-of-use period.")
+		}
+		if db.MustTime(from).After(tx.Now) {
+			_, err = tx.ExecContext(ctx, `DELETE FROM cell_closures WHERE id = $1`, closureID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE cell_closures SET until_at = $1 WHERE id = $2 AND (until_at IS NULL OR until_at > $1)`, tx.NowText(), closureID)
+		}
+		if err != nil {
+			return fmt.Errorf("estate: reopen: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), cellID); err != nil {
+			return err
+		}
+		return record(ctx, tx, "estate.cell.reopen", "cell", cellID, "estate.cell_reopened", map[string]any{"cell_id": cellID, "closure_id": closureID})
+	})
+}
+
+func overlaps(a, b Closure) bool {
+	aEnd, bEnd := a.Until, b.Until
+	return (bEnd == nil || a.From.Before(*bEnd)) && (aEnd == nil || b.From.Before(*aEnd))
+}
+
+// Tree lists institutions with their units, and offices, with bed counts.
+func (s *Service) Tree(ctx context.Context) ([]Location, error) {
+	var out []Location
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = tree(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+// Location returns one location with counts (and units for institutions).
+func (s *Service) Location(ctx context.Context, id string) (*Location, error) {
+	var out *Location
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		all, err := tree(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for i := range all {
+			if all[i].ID == id {
+				out = &all[i]
+				return nil
+			}
+			for j := range all[i].Units {
+				if all[i].Units[j].ID == id {
+					out = &all[i].Units[j]
+					return nil
+				}
+			}
+		}
+		return apperr.New(apperr.NotFound, "No such location.")
+	})
+	return out, err
+}
+
+// Cells lists the cells of a unit, or of every unit of an institution,
+// with their current closures.
+func (s *Service) Cells(ctx context.Context, locationID string) ([]Cell, error) {
+	var out []Cell
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = listCells(ctx, tx, locationID)
+		return err
+	})
+	return out, err
+}
+
+// Cell returns one cell with its closures.
+func (s *Service) Cell(ctx context.Context, id string) (*Cell, error) {
+	var out *Cell
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = getCell(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Lineage returns the location and its ancestors, nearest first: a cell
+// gives cell, unit, institution; a unit gives unit, institution. A
+// caseload naming any of them covers the location.
+func (s *Service) Lineage(ctx context.Context, id string) ([]string, error) {
+	var out []string
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = lineage(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Names returns display names of locations and cells by id.
+func (s *Service) Names(ctx context.Context, ids []string) (map[string]string, error) {
+	var out map[string]string
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = LocationNames(ctx, tx, ids)
+		return err
+	})
+	return out, err
+}
+
+func record(ctx context.Context, tx *db.Tx, action, objType, objID, event string, data map[string]any) error {
+	if err := audit.Write(ctx, tx, audit.Entry{Action: action, ObjectType: objType, ObjectID: objID}); err != nil {
+		return err
+	}
+	return events.Emit(ctx, tx, event, objID, data)
+}
+
+func actorID(ctx context.Context) string {
+	if a, ok := audit.ActorFrom(ctx); ok {
+		return a.ID
+	}
+	return audit.System.ID
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package estate
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/db"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() {
+	sub, _ := fs.Sub(migrations, "migrations")
+	db.Register(db.Module{Name: "estate", FS: sub})
+}
+
+const locationCols = `id, kind, COALESCE(parent_id, ''), code, name, category, security_level, gender, region, address, lat, lon, version`
+
+func scanLocation(sc interface{ Scan(...any) error }) (Location, error) {
+	var l Location
+	var lat, lon sql.NullFloat64
+	err := sc.Scan(&l.ID, &l.Kind, &l.ParentID, &l.Code, &l.Name, &l.Category, &l.SecurityLevel, &l.Gender, &l.Region, &l.Address, &lat, &lon, &l.Version)
+	if lat.Valid && lon.Valid {
+		l.Lat, l.Lon = &lat.Float64, &lon.Float64
+	}
+	return l, err
+}
+
+func insertLocation(ctx context.Context, tx *db.Tx, l *Location) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO locations (id, kind, parent_id, code, name, category, security_level, gender, region, address, lat, lon, version, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$13)`,
+		l.ID, string(l.Kind), db.NullString(l.ParentID), l.Code, l.Name, l.Category, l.SecurityLevel, l.Gender, l.Region, l.Address, l.Lat, l.Lon, tx.NowText())
+	if err != nil {
+		return fmt.Errorf("estate: insert location: %w", err)
+	}
+	return nil
+}
+
+func getLocation(ctx context.Context, tx *db.Tx, id string) (*Location, error) {
+	l, err := scanLocation(tx.QueryRowContext(ctx, `SELECT `+locationCols+` FROM locations WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "No such location.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("estate: location: %w", err)
+	}
+	return &l, nil
+}
+
+const cellCols = `id, unit_id, label, capacity, occupied, security_level, gender, accessible, smoking, note, version`
+
+func scanCell(sc interface{ Scan(...any) error }) (Cell, error) {
+	var c Cell
+	var acc, smoke int
+	err := sc.Scan(&c.ID, &c.UnitID, &c.Label, &c.Capacity, &c.Occupied, &c.SecurityLevel, &c.Gender, &acc, &smoke, &c.Note, &c.Version)
+	c.Accessible, c.Smoking = acc != 0, smoke != 0
+	return c, err
+}
+
+func insertCell(ctx context.Context, tx *db.Tx, c *Cell) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO cells (id, unit_id, label, capacity, occupied, security_level, gender, accessible, smoking, note, version, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,0,$5,$6,$7,$8,$9,1,$10,$10)`,
+		c.ID, c.UnitID, c.Label, c.Capacity, c.SecurityLevel, c.Gender, db.Bool(c.Accessible), db.Bool(c.Smoking), c.Note, tx.NowText())
+	if err != nil {
+		return fmt.Errorf("estate: insert cell: %w", err)
+	}
+	return nil
+}
+
+func getCell(ctx context.Context, tx *db.Tx, id string) (*Cell, error) {
+	c, err := scanCell(tx.QueryRowContext(ctx, `SELECT `+cellCols+` FROM cells WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "No such cell.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("estate: cell: %w", err)
+	}
+	cl, err := closures(ctx, tx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	c.attach(cl[id], tx)
+	return &c, nil
+}
+
+func (c *Cell) attach(cl []Closure, tx *db.Tx) {
+	c.Closures = nil
+	for i := range cl {
+		if cl[i].Until != nil && !cl[i].Until.After(tx.Now) {
+			continue // past periods are history, not shown
+		}
+		c.Closures = append(c.Closures, cl[i])
+		if cl[i].Covers(tx.Now) {
+			c.OutOfUse = &cl[i]
+		}
+	}
+}
+
+// closures returns the closures of the given cells (all cells when ids is
+// nil), by cell.
+func closures(ctx context.Context, tx *db.Tx, ids []string) (map[string][]Closure, error) {
+	q := `SELECT id, cell_id, from_at, until_at, reason FROM cell_closures WHERE (until_at IS NULL OR until_at > $1)`
+	args := []any{tx.NowText()}
+	if ids != nil {
+		q += ` AND cell_id IN (` + params(2, len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, q+` ORDER BY from_at`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("estate: closures: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Closure{}
+	for rows.Next() {
+		var c Closure
+		var from string
+		var until sql.NullString
+		if err := rows.Scan(&c.ID, &c.CellID, &from, &until, &c.Reason); err != nil {
+			return nil, err
+		}
+		c.From = db.MustTime(from)
+		if until.Valid {
+			u := db.MustTime(until.String)
+			c.Until = &u
+		}
+		out[c.CellID] = append(out[c.CellID], c)
+	}
+	return out, rows.Err()
+}
+
+func params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "$%d", first+i)
+	}
+	return b.String()
+}
+
+// listCells returns the cells of a unit, or of all units of an institution.
+func listCells(ctx context.Context, tx *db.Tx, locationID string) ([]Cell, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+cellCols+` FROM cells WHERE unit_id = $1 OR unit_id IN (SELECT id FROM locations WHERE parent_id = $1)`, locationID)
+	if err != nil {
+		return nil, fmt.Errorf("estate: cells: %w", err)
+	}
+	var out []Cell
+	var ids []string
+	for rows.Next() {
+		c, err := scanCell(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, c)
+		ids = append(ids, c.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	cl, err := closures(ctx, tx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].attach(cl[out[i].ID], tx)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].UnitID != out[j].UnitID {
+			return out[i].UnitID < out[j].UnitID
+		}
+		return naturalLess(out[i].Label, out[j].Label)
+	})
+	return out, nil
+}
+
+// naturalLess orders "2" before "10" and "A2" before "A10".
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db_ := digitsPrefix(a), digitsPrefix(b)
+		if da != "" && db_ != "" {
+			if len(strings.TrimLeft(da, "0")) != len(strings.TrimLeft(db_, "0")) {
+				return len(strings.TrimLeft(da, "0")) < len(strings.TrimLeft(db_, "0"))
+			}
+			if da != db_ {
+				return strings.TrimLeft(da, "0") < strings.TrimLeft(db_, "0")
+			}
+			a, b = a[len(da):], b[len(db_):]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitsPrefix(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
+}
+
+// tree builds the institution → unit tree with bed counts.
+func tree(ctx context.Context, tx *db.Tx) ([]Location, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+locationCols+` FROM locations ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("estate: locations: %w", err)
+	}
+	var all []Location
+	for rows.Next() {
+		l, err := scanLocation(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all = append(all, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	type count struct{ cells, capacity, occupied, closed int }
+	counts := map[string]*count{}
+	crows, err := tx.QueryContext(ctx, `SELECT id, unit_id, capacity, occupied FROM cells`)
+	if err != nil {
+		return nil, fmt.Errorf("estate: cell counts: %w", err)
+	}
+	type cellRow struct {
+		id, unit     string
+		cap, occupan int
+	}
+	var cells []cellRow
+	for crows.Next() {
+		var c cellRow
+		if err := crows.Scan(&c.id, &c.unit, &c.cap, &c.occupan); err != nil {
+			crows.Close()
+			return nil, err
+		}
+		cells = append(cells, c)
+	}
+	crows.Close()
+	if err := crows.Err(); err != nil {
+		return nil, err
+	}
+	cl, err := closures(ctx, tx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cells {
+		k := counts[c.unit]
+		if k == nil {
+			k = &count{}
+			counts[c.unit] = k
+		}
+		k.cells++
+		k.capacity += c.cap
+		k.occupied += c.occupan
+		for _, x := range cl[c.id] {
+			if x.Covers(tx.Now) {
+				k.closed += c.cap - c.occupan
+				break
+			}
+		}
+	}
+	units := map[string][]Location{}
+	var top []Location
+	for _, l := range all {
+		if l.Kind == Unit {
+			if k := counts[l.ID]; k != nil {
+				l.Cells, l.Capacity, l.Occupied, l.OutOfUse = k.cells, k.capacity, k.occupied, k.closed
+			}
+			l.Available = l.Capacity - l.Occupied - l.OutOfUse
+			units[l.ParentID] = append(units[l.ParentID], l)
+		} else {
+			top = append(top, l)
+		}
+	}
+	for i := range top {
+		us := units[top[i].ID]
+		sort.Slice(us, func(a, b int) bool { return naturalLess(us[a].Code, us[b].Code) })
+		top[i].Units = us
+		for _, u := range us {
+			top[i].Cells += u.Cells
+			top[i].Capacity += u.Capacity
+			top[i].Occupied += u.Occupied
+			top[i].OutOfUse += u.OutOfUse
+			top[i].Available += u.Available
+		}
+	}
+	sort.SliceStable(top, func(a, b int) bool {
+		if (top[a].Kind == Office) != (top[b].Kind == Office) {
+			return top[b].Kind == Office
+		}
+		return top[a].Name < top[b].Name
+	})
+	return top, nil
+}
+
+func lineage(ctx context.Context, tx *db.Tx, id string) ([]string, error) {
+	var unit string
+	if err := tx.QueryRowContext(ctx, `SELECT unit_id FROM cells WHERE id = $1`, id).Scan(&unit); err == nil {
+		rest, err := lineage(ctx, tx, unit)
+		return append([]string{id}, rest...), err
+	}
+	var out []string
+	for cur := id; cur != "" && len(out) < 4; {
+		var parent sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT parent_id FROM locations WHERE id = $1`, cur).Scan(&parent)
+		if errors.Is(err, sql.ErrNoRows) {
+			if len(out) == 0 {
+				return nil, apperr.New(apperr.NotFound, "No such location.")
+			}
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("estate: lineage: %w", err)
+		}
+		out = append(out, cur)
+		cur = parent.String
+	}
+	return out, nil
+}
+
+// Occupy takes one bed in the cell within the caller's transaction. It
+// refuses a cell that is full or out of use with a message the user can
+// act on. The capacity check is a conditional update, so two concurrent
+// admissions to the last bed cannot both succeed on either engine.
+func Occupy(ctx context.Context, tx *db.Tx, cellID string) (Cell, error) {
+	if cellID == "" {
+		return Cell{}, apperr.New(apperr.Invalid, "Choose a cell.")
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE cells SET occupied = occupied + 1, updated_at = $1 WHERE id = $2 AND occupied < capacity`, tx.NowText(), cellID)
+	if err != nil {
+		return Cell{}, fmt.Errorf("estate: occupy: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	c, err := getCell(ctx, tx, cellID)
+	if err != nil {
+		return Cell{}, err
+	}
+	if n != 1 {
+		return Cell{}, apperr.New(apperr.Conflict, "Cell %s is full (%d of %d beds taken).", c.Label, c.Occupied, c.Capacity)
+	}
+	if c.OutOfUse != nil {
+		return Cell{}, apperr.New(apperr.Conflict, "Cell %s is out of use: %s.", c.Label, c.OutOfUse.Reason)
+	}
+	return *c, nil
+}
+
+// Vacate frees one bed in the cell within the caller's transaction.
+func Vacate(ctx context.Context, tx *db.Tx, cellID string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE cells SET occupied = occupied - 1, updated_at = $1 WHERE id = $2 AND occupied > 0`, tx.NowText(), cellID)
+	if err != nil {
+		return fmt.Errorf("estate: vacate: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("estate: vacate %s: no one is recorded in the cell", cellID)
+	}
+	return nil
+}
+
+// CellPlace says where a cell is.
+func CellPlace(ctx context.Context, tx *db.Tx, cellID string) (Place, error) {
+	var p Place
+	err := tx.QueryRowContext(ctx, `SELECT c.id, c.label, u.id, u.name, i.id, i.name FROM cells c
+		JOIN locations u ON u.id = c.unit_id JOIN locations i ON i.id = u.parent_id WHERE c.id = $1`, cellID).
+		Scan(&p.CellID, &p.CellLabel, &p.UnitID, &p.UnitName, &p.InstitutionID, &p.InstitutionName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, apperr.New(apperr.NotFound, "No such cell.")
+	}
+	if err != nil {
+		return p, fmt.Errorf("estate: place: %w", err)
+	}
+	return p, nil
+}
+
+// LocationExists returns the kind of the location ("institution", "unit"
+// or "office"), or a NotFound error.
+func LocationExists(ctx context.Context, tx *db.Tx, id string) (string, error) {
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT kind FROM locations WHERE id = $1`, id).Scan(&kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.New(apperr.NotFound, "No such location.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("estate: location: %w", err)
+	}
+	return kind, nil
+}
+
+// LocationNames maps location and cell ids to display names (cells by
+// their label). Empty and unknown ids are left out.
+func LocationNames(ctx context.Context, tx *db.Tx, ids []string) (map[string]string, error) {
+	seen := map[string]bool{}
+	var want []any
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			want = append(want, id)
+		}
+	}
+	out := make(map[string]string, len(want))
+	for lo := 0; lo < len(want); lo += 500 {
+		hi := min(lo+500, len(want))
+		chunk := want[lo:hi]
+		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM locations WHERE id IN (`+params(1, len(chunk))+`)
+			UNION ALL SELECT id, label FROM cells WHERE id IN (`+params(1, len(chunk))+`)`, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("estate: names: %w", err)
+		}
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = name
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
