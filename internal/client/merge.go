@@ -4,9 +4,9 @@ package client
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"

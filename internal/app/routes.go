@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package app
+
+import (
+	"net/http"
+
+	"github.com/custodia/custodia/internal/platform/access"
+	"github.com/custodia/custodia/internal/platform/web"
+)
+
+// routes registers every capability's routes on the server.
+func routes(a *App) {
+	s := a.Web
+	s.RegisterBase()
+	s.Handle(web.Route{Method: "GET", Pattern: "/{$}", Scope: web.ScopeStaff, Perm: access.Authenticated, Summary: "Start page", Handle: func(w http.ResponseWriter, r *http.Request) error {
+		p := web.PrincipalFrom(r.Context())
+		switch {
+		case p.Can(access.ClientRead):
+			http.Redirect(w, r, "/clients", http.StatusSeeOther)
+		case p.Can(access.EstateRead):
+			http.Redirect(w, r, "/estate", http.StatusSeeOther)
+		default:
+			http.Redirect(w, r, "/audit", http.StatusSeeOther)
+		}
+		return nil
+	}})
+	s.Handle(web.Route{Method: "GET", Pattern: "/api/openapi.json", Scope: web.ScopePublic, Summary: "The OpenAPI 3.1 description of this API", Handle: serveOpenAPI})
+}
