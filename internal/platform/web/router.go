@@ -71,6 +71,12 @@ type Route struct {
 	Handle  HandlerFunc
 	// MaxBody overrides the default body limit (1 MiB).
 	MaxBody int64
+	// Request and Response are zero values of the JSON bodies an API route
+	// reads and answers (e.g. client.NewClient{}, &client.Client{}); Query
+	// names its query parameters. The OpenAPI description is generated
+	// from them.
+	Request, Response any
+	Query             []string
 }
 
 // ClientLocator resolves a client id to the id of the record that holds
