@@ -13,6 +13,7 @@ import (
 func routes(a *App) {
 	s := a.Web
 	s.RegisterBase()
+	s.RegisterBreakGlass()
 	s.Handle(web.Route{Method: "GET", Pattern: "/{$}", Scope: web.ScopeStaff, Perm: access.Authenticated, Summary: "Start page", Handle: func(w http.ResponseWriter, r *http.Request) error {
 		p := web.PrincipalFrom(r.Context())
 		switch {
