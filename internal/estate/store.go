@@ -158,7 +158,6 @@ func listCells(ctx context.Context, tx *db.Tx, locationID string) ([]Cell, error
 		return nil, fmt.Errorf("estate: cells: %w", err)
 	}
 	var out []Cell
-	var ids []string
 	for rows.Next() {
 		c, err := scanCell(rows)
 		if err != nil {
@@ -166,7 +165,6 @@ func listCells(ctx context.Context, tx *db.Tx, locationID string) ([]Cell, error
 			return nil, err
 		}
 		out = append(out, c)
-		ids = append(ids, c.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -91,18 +91,17 @@ type LocationLineage func(ctx context.Context, id string) ([]string, error)
 
 // Server holds the routes and what enforcing them needs.
 type Server struct {
-	DB       *db.DB
-	Access   *access.Service
-	Audit    *audit.Log
-	Locate   ClientLocator
-	Lineage  LocationLineage
-	Log      *slog.Logger
-	Health   func(ctx context.Context) error
-	Secure   bool // set the Secure flag on cookies (behind TLS)
-	mux      *http.ServeMux
-	routes   []Route
-	layout   *Templates
-	notFound http.Handler
+	DB      *db.DB
+	Access  *access.Service
+	Audit   *audit.Log
+	Locate  ClientLocator
+	Lineage LocationLineage
+	Log     *slog.Logger
+	Health  func(ctx context.Context) error
+	Secure  bool // set the Secure flag on cookies (behind TLS)
+	mux     *http.ServeMux
+	routes  []Route
+	layout  *Templates
 }
 
 // NewServer makes a server with the shared layout and no routes.
