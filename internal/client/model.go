@@ -189,6 +189,23 @@ type Stay struct {
 	LocationID   string    `json:"location_id"`
 }
 
+// Movement is one recorded movement.
+type Movement struct {
+	ID           string    `json:"id"`
+	ClientID     string    `json:"client_id"`
+	StayID       string    `json:"stay_id,omitempty"`
+	Action       Action    `json:"action"`
+	At           time.Time `json:"at"`
+	FromStatus   Status    `json:"from_status"`
+	ToStatus     Status    `json:"to_status"`
+	FromCell     string    `json:"from_cell,omitempty"`
+	ToCell       string    `json:"to_cell,omitempty"`
+	FromLocation string    `json:"from_location,omitempty"`
+	ToLocation   string    `json:"to_location,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	By           string    `json:"by_staff"`
+}
+
 // Alert warns staff about a risk or need.
 type Alert struct {
 	ID        string    `json:"id"`

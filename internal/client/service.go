@@ -176,16 +176,15 @@ func (s *Service) Register(ctx context.Context, n NewClient) (*Client, error) {
 		if _, err := estate.LocationExists(ctx, tx, n.HomeLocation); err != nil {
 			return apperr.Field("home_location", "No such institution or office.")
 		}
-		if n.NationalID != "" {
-			var other string
-			err := tx.QueryRowContext(ctx, `SELECT number FROM clients WHERE national_id = $1 AND national_id_country = $2 AND merged_into IS NULL`, n.NationalID, n.NationalIDCountry).Scan(&other)
-			if err == nil {
-				return &apperr.Error{Code: apperr.Conflict, Message: "A person with this ID number is already registered as " + other + ".",
-					Fields: []apperr.FieldError{{Field: "national_id", Message: "Already registered as " + other + "."}}}
-			}
-		}
+		// Taking the next number first locks the counter row until commit,
+		// so two registrations of the same ID number cannot both pass the
+		// duplicate check (PostgreSQL runs READ COMMITTED; SQLite has one
+		// writer anyway).
 		num, err := nextNumber(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := duplicateID(ctx, tx, n.NationalID, n.NationalIDCountry, ""); err != nil {
 			return err
 		}
 		c = &Client{ID: db.NewID(), Number: num, GivenName: n.GivenName, FamilyName: n.FamilyName, Aliases: n.Aliases, BirthDate: n.BirthDate,
@@ -245,10 +244,11 @@ func (s *Service) UpdateDetails(ctx context.Context, id string, version int, d P
 			return apperr.StaleVersion("client", c.Version)
 		}
 		if d.NationalID != "" && (d.NationalID != c.NationalID || d.NationalIDCountry != c.NationalIDCountry) {
-			var other string
-			if err := tx.QueryRowContext(ctx, `SELECT number FROM clients WHERE national_id = $1 AND national_id_country = $2 AND id <> $3 AND merged_into IS NULL`,
-				d.NationalID, d.NationalIDCountry, id).Scan(&other); err == nil {
-				return apperr.Field("national_id", "Already registered as "+other+".")
+			if err := lockRegister(ctx, tx); err != nil {
+				return err
+			}
+			if err := duplicateID(ctx, tx, d.NationalID, d.NationalIDCountry, id); err != nil {
+				return err
 			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET given_name=$1, family_name=$2, birth_date=$3, sex=$4, national_id=$5, national_id_country=$6,
@@ -261,13 +261,8 @@ func (s *Service) UpdateDetails(ctx context.Context, id string, version int, d P
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.StaleVersion("client", c.Version)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE client_id = $1`, id); err != nil {
+		if err := replaceAliases(ctx, tx, id, d.Aliases); err != nil {
 			return err
-		}
-		for _, a := range d.Aliases {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, db.NewID(), id, a, tx.NowText()); err != nil {
-				return err
-			}
 		}
 		if c, err = findClient(ctx, tx, id); err != nil {
 			return err
@@ -368,14 +363,75 @@ func (s *Service) Timeline(ctx context.Context, id string, before time.Time, lim
 	if !before.IsZero() {
 		b = db.FormatTime(before)
 	}
-	h, err := loadHistory(ctx, s.DB, id, b, limit)
+	h, _, err := s.TimelinePage(ctx, id, b, limit)
+	return h, err
+}
+
+// TimelinePage returns up to limit lines of the person's history, newest
+// first, after cursor: "" for the newest, a cursor returned by the
+// previous page, or an RFC 3339 time (lines strictly older). next is the
+// cursor of the following page, "" when there is none. It is audited as a
+// read.
+func (s *Service) TimelinePage(ctx context.Context, id, cursor string, limit int) (entries []HistoryEntry, next string, err error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	before, beforeID, err := parseCursor(cursor)
 	if err != nil {
-		return nil, fmt.Errorf("client: timeline: %w", err)
+		return nil, "", err
+	}
+	h, err := loadHistory(ctx, s.DB, id, before, beforeID, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("client: timeline: %w", err)
+	}
+	if len(h) > limit {
+		h = h[:limit]
+		last := h[limit-1]
+		next = db.FormatTime(last.At) + "~" + last.ID
 	}
 	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.timeline.read", ClientID: id, ObjectType: "client", ObjectID: id}); err != nil {
-		return nil, fmt.Errorf("client: audit read: %w", err)
+		return nil, "", fmt.Errorf("client: audit read: %w", err)
 	}
-	return h, nil
+	return h, next, nil
+}
+
+// parseCursor reads a timeline cursor: "<stored time>~<entry id>" or an
+// RFC 3339 time.
+func parseCursor(c string) (before, beforeID string, err error) {
+	if c == "" {
+		return "", "", nil
+	}
+	at, id, ok := strings.Cut(c, "~")
+	t, perr := time.Parse(time.RFC3339Nano, at)
+	if perr != nil || (ok && (id == "" || len(id) > 64)) {
+		return "", "", apperr.Field("before", "Use the cursor of the previous page or an RFC 3339 time.")
+	}
+	return db.FormatTime(t), id, nil
+}
+
+// Resolve finds a record by its id or its client number (K-0000001)
+// without reading it; it returns the id as stored (merges not followed).
+func (s *Service) Resolve(ctx context.Context, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", apperr.New(apperr.NotFound, "There is no such client.")
+	}
+	if c, err := findClient(ctx, s.DB, ref); err == nil {
+		return c.ID, nil
+	}
+	return findIDByNumber(ctx, s.DB, strings.ToUpper(ref))
+}
+
+// Movement reads one of the person's movements (audited as a read).
+func (s *Service) Movement(ctx context.Context, clientID, id string) (Movement, error) {
+	m, err := loadMovement(ctx, s.DB, clientID, id)
+	if err != nil {
+		return m, err
+	}
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.movement.read", ClientID: clientID, ObjectType: "movement", ObjectID: id}); err != nil {
+		return m, fmt.Errorf("client: audit read: %w", err)
+	}
+	return m, nil
 }
 
 // AddHistory puts a line on a person's timeline inside another

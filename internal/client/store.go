@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/custodia/custodia/internal/platform/apperr"
@@ -165,12 +166,17 @@ func loadStays(ctx context.Context, q querier, id string) ([]Stay, error) {
 	return out, rows.Err()
 }
 
-func loadHistory(ctx context.Context, q querier, id, before string, limit int) ([]HistoryEntry, error) {
+// loadHistory reads the timeline newest first. Entries come before the
+// cursor (before, beforeID): strictly older, or as old with a smaller id,
+// so that entries written in one transaction (one timestamp) are neither
+// skipped nor repeated across pages. An empty beforeID with a time takes
+// everything strictly older than that time.
+func loadHistory(ctx context.Context, q querier, id, before, beforeID string, limit int) ([]HistoryEntry, error) {
 	if before == "" {
-		before = "9999"
+		before, beforeID = "9999", ""
 	}
 	rows, err := q.QueryContext(ctx, `SELECT id, at, kind, summary, actor_name, ref_type, ref_id FROM client_history
-		WHERE client_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT $3`, id, before, limit)
+		WHERE client_id = $1 AND (at < $2 OR (at = $2 AND id < $3)) ORDER BY at DESC, id DESC LIMIT $4`, id, before, beforeID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -254,4 +260,106 @@ func summaries(ctx context.Context, q querier, ids []string, now string) (map[st
 		}
 	}
 	return out, rows.Err()
+}
+
+// lockRegister takes the register's write lock (the client-number counter
+// row) until the transaction ends; checks for duplicate ID numbers run
+// under it so that concurrent writers cannot both pass them.
+func lockRegister(ctx context.Context, tx *db.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'client_number'`); err != nil {
+		return fmt.Errorf("client: lock register: %w", err)
+	}
+	return nil
+}
+
+// duplicateID refuses an ID number already on another current record; the
+// conflict names that record (number and id) so the user can go to it.
+func duplicateID(ctx context.Context, tx *db.Tx, nationalID, country, except string) error {
+	if nationalID == "" {
+		return nil
+	}
+	var otherID, other string
+	err := tx.QueryRowContext(ctx, `SELECT id, number FROM clients WHERE national_id = $1 AND national_id_country = $2 AND id <> $3 AND merged_into IS NULL`,
+		nationalID, country, except).Scan(&otherID, &other)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("client: duplicate check: %w", err)
+	}
+	return &apperr.Error{Code: apperr.Conflict, Message: "A person with this ID number is already registered as " + other + ".",
+		Fields: []apperr.FieldError{{Field: "national_id", Message: "Already registered as " + other + "."}},
+		Detail: map[string]any{"existing_client_id": otherID, "existing_client_number": other}}
+}
+
+// replaceAliases makes the person's aliases exactly names, keeping the
+// rows (and ids) of names that stay, so that a merge recorded earlier can
+// still be undone row by row.
+func replaceAliases(ctx context.Context, tx *db.Tx, clientID string, names []string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM client_aliases WHERE client_id = $1`, clientID)
+	if err != nil {
+		return err
+	}
+	have := map[string]string{}
+	var drop []string
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, dup := have[name]; dup || !slices.Contains(names, name) {
+			drop = append(drop, id)
+			continue
+		}
+		have[name] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range drop {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE id = $1`, id); err != nil {
+			return err
+		}
+	}
+	for _, n := range names {
+		if _, ok := have[n]; ok {
+			continue
+		}
+		have[n] = ""
+		if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, db.NewID(), clientID, n, tx.NowText()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findIDByNumber resolves a client number (K-0000001) to the record's id.
+func findIDByNumber(ctx context.Context, q querier, number string) (string, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM clients WHERE number = $1`, number).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.New(apperr.NotFound, "There is no client with this number.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("client: find number: %w", err)
+	}
+	return id, nil
+}
+
+func loadMovement(ctx context.Context, q querier, clientID, id string) (Movement, error) {
+	var m Movement
+	var at string
+	err := q.QueryRowContext(ctx, `SELECT id, client_id, COALESCE(stay_id, ''), kind, at, from_status, to_status, COALESCE(from_cell, ''), COALESCE(to_cell, ''),
+		COALESCE(from_location, ''), COALESCE(to_location, ''), reason, by_staff FROM movements WHERE id = $1 AND client_id = $2`, id, clientID).
+		Scan(&m.ID, &m.ClientID, &m.StayID, &m.Action, &at, &m.FromStatus, &m.ToStatus, &m.FromCell, &m.ToCell, &m.FromLocation, &m.ToLocation, &m.Reason, &m.By)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, apperr.New(apperr.NotFound, "This client has no such movement.")
+	}
+	if err != nil {
+		return m, fmt.Errorf("client: movement: %w", err)
+	}
+	m.At = db.MustTime(at)
+	return m, nil
 }
