@@ -8,6 +8,8 @@ package estate
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -405,6 +407,26 @@ func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, 
 		if cl.Covers(tx.Now) && c.Occupied > 0 {
 			return apperr.Field("from", fmt.Sprintf("%d people are in the cell now; move them first or start the closure later.", c.Occupied))
 		}
+		// Lock the cell row first (bumping its version) and only then look
+		// at its occupancy and closures. On PostgreSQL (READ COMMITTED) an
+		// Occupy running at the same time either holds the row, so this
+		// conditional update waits and then sees the new occupant, or waits
+		// for this transaction and then sees the closure; and two
+		// overlapping closures cannot both pass the overlap check.
+		q := `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`
+		if cl.Covers(tx.Now) {
+			q += ` AND occupied = 0`
+		}
+		res, err := tx.ExecContext(ctx, q, tx.NowText(), cellID)
+		if err != nil {
+			return fmt.Errorf("estate: close cell: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return apperr.Field("from", "Someone has just been placed in the cell; move them first or start the closure later.")
+		}
+		if c, err = getCell(ctx, tx, cellID); err != nil {
+			return err
+		}
 		for _, o := range c.Closures {
 			if overlaps(o, *cl) {
 				return apperr.Field("from", "The cell is already out of use for part of this period.")
@@ -418,11 +440,6 @@ func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, 
 			cl.ID, cellID, db.FormatTime(cl.From), u, reason, actorID(ctx), tx.NowText()); err != nil {
 			return fmt.Errorf("estate: close cell: %w", err)
 		}
-		// Bump the cell's version so that a concurrent occupant check sees
-		// the closure: Occupy re-reads closures after its conditional update.
-		if _, err := tx.ExecContext(ctx, `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), cellID); err != nil {
-			return err
-		}
 		return record(ctx, tx, "estate.cell.close", "cell", cellID, "estate.cell_closed", map[string]any{"cell_id": cellID, "closure_id": cl.ID})
 	})
 	if err != nil {
@@ -435,9 +452,16 @@ func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, 
 func (s *Service) ReopenCell(ctx context.Context, closureID string) error {
 	return s.DB.Transact(ctx, func(tx *db.Tx) error {
 		var cellID, from string
-		err := tx.QueryRowContext(ctx, `SELECT cell_id, from_at FROM cell_closures WHERE id = $1`, closureID).Scan(&cellID, &from)
-		if err != nil {
+		var until sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT cell_id, from_at, until_at FROM cell_closures WHERE id = $1`, closureID).Scan(&cellID, &from, &until)
+		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "No such out-of-use period.")
+		}
+		if err != nil {
+			return fmt.Errorf("estate: reopen: %w", err)
+		}
+		if until.Valid && !db.MustTime(until.String).After(tx.Now) {
+			return apperr.New(apperr.Conflict, "This out-of-use period has already ended.")
 		}
 		if db.MustTime(from).After(tx.Now) {
 			_, err = tx.ExecContext(ctx, `DELETE FROM cell_closures WHERE id = $1`, closureID)
