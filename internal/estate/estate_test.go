@@ -127,7 +127,9 @@ func TestTreeCountsAddUp(t *testing.T) {
 			t.Fatalf("units: %+v", inst.Units)
 		}
 		type counts struct{ cells, capacity, occupied, out, avail int }
-		got := func(l estate.Location) counts { return counts{l.Cells, l.Capacity, l.Occupied, l.OutOfUse, l.Available} }
+		got := func(l estate.Location) counts {
+			return counts{l.Cells, l.Capacity, l.Occupied, l.OutOfUse, l.Available}
+		}
 		for _, c := range []struct {
 			name string
 			loc  estate.Location
