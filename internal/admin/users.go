@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/custodia/custodia/internal/platform/access"
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
+	"github.com/custodia/custodia/internal/platform/i18n"
+	"github.com/custodia/custodia/internal/platform/web"
+)
+
+// StaffView is a staff account as the API shows it: the account plus
+// whether it is locked out now.
+type StaffView struct {
+	access.Staff
+	Locked bool `json:"locked"`
+}
+
+// staffList loads every account and records that the caller saw them
+// (staff names are personal data too).
+func (h *Handlers) staffList(ctx context.Context) ([]StaffView, error) {
+	list, err := h.Access.ListStaff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Audit.RecordRead(ctx, audit.Entry{Action: "staff.list.read", ObjectType: "staff", Detail: fmt.Sprintf("count=%d", len(list))}); err != nil {
+		return nil, err
+	}
+	now := h.DB.Now()
+	out := make([]StaffView, 0, len(list))
+	for _, st := range list {
+		if st.Caseload == nil {
+			st.Caseload = []string{}
+		}
+		out = append(out, StaffView{Staff: st, Locked: st.LockedUntil.After(now)})
+	}
+	return out, nil
+}
+
+// findStaff returns the account called username, or NotFound.
+func (h *Handlers) findStaff(ctx context.Context, lang i18n.Lang, username string) (StaffView, error) {
+	list, err := h.staffList(ctx)
+	if err != nil {
+		return StaffView{}, err
+	}
+	for _, st := range list {
+		if st.Username == username {
+			return st, nil
+		}
+	}
+	return StaffView{}, apperr.New(apperr.NotFound, "%s", i18n.T(lang, "admin.err.no_user", username))
+}
+
+// createStaff validates a new account in the caller's language and creates
+// it. A taken username is a conflict (409), not invalid input.
+func (h *Handlers) createStaff(ctx context.Context, lang i18n.Lang, n access.NewStaff) (access.Staff, error) {
+	n.Caseload = cleanIDs(n.Caseload)
+	var fe apperr.Fields
+	if err := n.Validate(); err != nil {
+		e, ok := apperr.As(err)
+		if !ok {
+			return access.Staff{}, err
+		}
+		for _, f := range e.Fields {
+			fe.Add(f.Field, msg(lang, "admin.staff.err."+f.Field, f.Message))
+		}
+	}
+	if n.Lang != "" && !i18n.Lang(n.Lang).Valid() {
+		fe.Add("lang", i18n.T(lang, "admin.staff.err.lang"))
+	}
+	if err := h.checkCaseload(ctx, lang, &fe, n.Caseload); err != nil {
+		return access.Staff{}, err
+	}
+	if err := invalid(lang, fe); err != nil {
+		return access.Staff{}, err
+	}
+	st, err := h.Access.CreateStaff(ctx, n)
+	if err != nil {
+		// The username passed validation, so a username error from the
+		// service can only mean that it is taken.
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Invalid && len(e.Fields) == 1 && e.Fields[0].Field == "username" {
+			m := i18n.T(lang, "admin.staff.err.username_taken")
+			return access.Staff{}, &apperr.Error{Code: apperr.Conflict, Message: m, Fields: []apperr.FieldError{{Field: "username", Message: m}}}
+		}
+		return access.Staff{}, localize(lang, "admin.staff.err", err)
+	}
+	return st, nil
+}
+
+// resetPassword checks the new password in the caller's language and sets it.
+func (h *Handlers) resetPassword(ctx context.Context, lang i18n.Lang, username, pw string) error {
+	if p := access.PasswordProblem(pw); p != "" {
+		return invalid(lang, apperr.Fields{{Field: "password", Message: msg(lang, "admin.staff.err.password", p)}})
+	}
+	err := h.Access.ResetPassword(ctx, username, pw)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return apperr.New(apperr.NotFound, "%s", i18n.T(lang, "admin.err.no_user", username))
+	}
+	return localize(lang, "admin.staff.err", err)
+}
+
+// ---------- UI ----------
+
+type userRow struct {
+	StaffView
+	RoleName string
+	Places   []place
+}
+
+type usersData struct {
+	Users []userRow
+}
+
+func (h *Handlers) usersPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	l := lang(r)
+	list, err := h.staffList(ctx)
+	if err != nil {
+		return err
+	}
+	cls := make([][]string, len(list))
+	for i, st := range list {
+		cls[i] = st.Caseload
+	}
+	places, err := h.placeNames(ctx, l, cls...)
+	if err != nil {
+		return err
+	}
+	d := usersData{}
+	for _, st := range list {
+		d.Users = append(d.Users, userRow{StaffView: st, RoleName: roleName(l, st.Role), Places: places(st.Caseload)})
+	}
+	pg := h.Web.NewPage(w, r, i18n.T(l, "admin.users.title"))
+	pg.Nav = "users"
+	pg.Data = d
+	return h.Web.Render(w, pages, "users.html", pg)
+}
+
+type userFormData struct {
+	Roles []option
+	Langs []option
+}
+
+func (h *Handlers) userForm(w http.ResponseWriter, r *http.Request) *web.Page {
+	l := lang(r)
+	pg := h.Web.NewPage(w, r, i18n.T(l, "admin.users.new_title"))
+	pg.Nav = "users"
+	langs := []option{{Value: "", Label: i18n.T(l, "admin.users.lang_default")}}
+	for _, x := range i18n.Langs() {
+		langs = append(langs, option{Value: string(x), Label: i18n.Name(x)})
+	}
+	pg.Data = userFormData{Roles: roleOptions(l), Langs: langs}
+	return pg
+}
+
+func (h *Handlers) userNewPage(w http.ResponseWriter, r *http.Request) error {
+	pg := h.userForm(w, r)
+	// A fresh key per form: a double submit, or the back button and submit
+	// again, answers with the first result instead of a second account.
+	pg.Form = url.Values{"idempotency_key": {db.NewID()}}
+	return h.Web.Render(w, pages, "user_new.html", pg)
+}
+
+func (h *Handlers) userCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	l := lang(r)
+	f := r.PostForm
+	n := access.NewStaff{
+		Username:    f.Get("username"),
+		DisplayName: f.Get("display_name"),
+		Role:        access.Role(f.Get("role")),
+		Caseload:    splitIDs(f.Get("caseload")),
+		Password:    f.Get("password"),
+		Lang:        f.Get("lang"),
+	}
+	var err error
+	if f.Get("password") != f.Get("password2") {
+		err = invalid(l, apperr.Fields{{Field: "password2", Message: i18n.T(l, "admin.staff.err.password2")}})
+	}
+	var st access.Staff
+	if err == nil {
+		st, err = h.createStaff(r.Context(), l, n)
+	}
+	if err != nil {
+		pg := h.userForm(w, r)
+		// Passwords are never sent back to the browser.
+		f.Del("password")
+		f.Del("password2")
+		return h.Web.FormError(w, r, pages, "user_new.html", pg, err)
+	}
+	return web.Redirect(w, r, "/admin/users", i18n.T(l, "admin.users.created", st.Username), "")
+}
+
+type passwordData struct {
+	User StaffView
+}
+
+func (h *Handlers) passwordPage(w http.ResponseWriter, r *http.Request) error {
+	l := lang(r)
+	st, err := h.findStaff(r.Context(), l, r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	pg := h.Web.NewPage(w, r, i18n.T(l, "admin.password.title", st.Username))
+	pg.Nav = "users"
+	pg.Data = passwordData{User: st}
+	return h.Web.Render(w, pages, "user_password.html", pg)
+}
+
+func (h *Handlers) passwordReset(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	l := lang(r)
+	username := r.PathValue("username")
+	pw := r.PostForm.Get("password")
+	var err error
+	if pw != r.PostForm.Get("password2") {
+		err = invalid(l, apperr.Fields{{Field: "password2", Message: i18n.T(l, "admin.staff.err.password2")}})
+	} else {
+		err = h.resetPassword(r.Context(), l, username, pw)
+	}
+	if err != nil {
+		if apperr.CodeOf(err) != apperr.Invalid {
+			return err
+		}
+		st, ferr := h.findStaff(r.Context(), l, username)
+		if ferr != nil {
+			return ferr
+		}
+		pg := h.Web.NewPage(w, r, i18n.T(l, "admin.password.title", st.Username))
+		pg.Nav = "users"
+		pg.Data = passwordData{User: st}
+		r.PostForm.Del("password")
+		r.PostForm.Del("password2")
+		return h.Web.FormError(w, r, pages, "user_password.html", pg, err)
+	}
+	return web.Redirect(w, r, "/admin/users", i18n.T(l, "admin.password.done", username), "")
+}
+
+// ---------- API ----------
+
+func (h *Handlers) apiStaffList(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.staffList(r.Context())
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, map[string]any{"items": list})
+}
+
+func (h *Handlers) apiStaffGet(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.findStaff(r.Context(), lang(r), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, st)
+}
+
+func (h *Handlers) apiStaffCreate(w http.ResponseWriter, r *http.Request) error {
+	var n access.NewStaff
+	if err := web.DecodeJSON(r, &n); err != nil {
+		return err
+	}
+	st, err := h.createStaff(r.Context(), lang(r), n)
+	if err != nil {
+		return err
+	}
+	if st.Caseload == nil {
+		st.Caseload = []string{}
+	}
+	w.Header().Set("Location", "/api/v1/staff/"+url.PathEscape(st.Username))
+	return web.WriteJSON(w, http.StatusCreated, StaffView{Staff: st})
+}
+
+// PasswordReset is the body of POST /api/v1/staff/{username}/password.
+type PasswordReset struct {
+	Password string `json:"password"`
+}
+
+func (h *Handlers) apiPasswordReset(w http.ResponseWriter, r *http.Request) error {
+	var in PasswordReset
+	if err := web.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := h.resetPassword(r.Context(), lang(r), r.PathValue("username"), in.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
