@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodia/custodia/internal/app"
+	"github.com/custodia/custodia/internal/client"
+	"github.com/custodia/custodia/internal/platform/access"
+	"github.com/custodia/custodia/internal/platform/audit"
+)
+
+// testNow is the load time of the tests: a fixed day, so that runs agree.
+var testNow = time.Date(2026, 3, 12, 9, 30, 0, 0, time.UTC)
+
+func newApp(t testing.TB) *app.App {
+	t.Helper()
+	dir := t.TempDir()
+	a, err := app.New(context.Background(), app.Config{DB: filepath.Join(dir, "custodia.db"), DataDir: dir, Addr: "127.0.0.1:0",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+// fingerprint lists who is where in a plan, in a stable order.
+func fingerprint(pl *plan) []string {
+	var out []string
+	for _, pp := range pl.persons {
+		where := ""
+		if pp.cell != nil {
+			where = pp.cell.unit.code + "/" + pp.cell.label
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %s %s %d", pp.p.GivenName, pp.p.FamilyName, pp.p.NationalID, pp.status, where, len(pp.steps)))
+	}
+	return out
+}
+
+func TestPlanIsAFunctionOfSeed(t *testing.T) {
+	a, b, c := newPlan(1, testNow), newPlan(1, testNow), newPlan(2, testNow)
+	fa, fb, fc := fingerprint(a), fingerprint(b), fingerprint(c)
+	if !slices.Equal(fa, fb) {
+		t.Fatal("the same seed gave different plans")
+	}
+	if slices.Equal(fa, fc) {
+		t.Fatal("different seeds gave the same plan")
+	}
+}
+
+func TestPlanShape(t *testing.T) {
+	pl := newPlan(1, testNow)
+	count := map[client.Status]int{}
+	for _, pp := range pl.persons {
+		count[pp.status]++
+		prev := time.Time{}
+		for _, s := range pp.steps {
+			if s.at.Before(prev) {
+				t.Fatalf("%s: steps out of order", pp.p.FamilyName)
+			}
+			if s.at.After(testNow) {
+				t.Fatalf("%s: a step in the future: %s", pp.p.FamilyName, s.at)
+			}
+			prev = s.at
+		}
+	}
+	beds, usable, cells := 0, 0, 0
+	for _, u := range pl.estate.units {
+		cells += len(u.cells)
+		usable += u.usableBeds()
+		for _, c := range u.cells {
+			beds += c.beds
+		}
+	}
+	t.Logf("units %d, cells %d, beds %d (usable %d), people %d: %v; first event %s", len(pl.estate.units), cells, beds, usable, len(pl.persons), count, pl.start.Format(time.DateOnly))
+}
+
+func TestPlanSeedsStayInRange(t *testing.T) {
+	for seed := int64(1); seed <= 6; seed++ {
+		pl := newPlan(seed, testNow)
+		custody, community := 0, 0
+		for _, pp := range pl.persons {
+			switch pp.status {
+			case client.InCustody, client.OnLeave:
+				custody++
+			case client.InCommunity:
+				community++
+			}
+		}
+		if custody < 860 || custody > 940 || community < 280 || community > 320 {
+			t.Errorf("seed %d: %d in custody, %d in the community", seed, custody, community)
+		}
+		t.Logf("seed %d: %d in custody, %d people", seed, custody, len(pl.persons))
+	}
+}
+
+func count(t *testing.T, a *app.App, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := a.DB.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestEnsure(t *testing.T) {
+	ctx := context.Background()
+	a := newApp(t)
+	var log strings.Builder
+	start := time.Now()
+	logins, created, err := Ensure(ctx, a, Options{Seed: 1, Progress: &log, Now: testNow})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	t.Logf("loaded in %s\n%s", time.Since(start).Round(time.Millisecond), log.String())
+	if !created {
+		t.Fatal("created = false on an empty database")
+	}
+
+	for _, cat := range []string{"closed", "remand", "open"} {
+		if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'institution' AND category = $1`, cat); n < 1 {
+			t.Errorf("no %s institution", cat)
+		}
+	}
+	if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'institution'`); n < 3 {
+		t.Errorf("%d institutions", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'office'`); n < 1 {
+		t.Error("no probation office")
+	}
+	if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'unit'`); n < 35 || n > 45 {
+		t.Errorf("%d units, want 35–45", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM cells`); n < 550 || n > 650 {
+		t.Errorf("%d cells, want 550–650", n)
+	}
+	custody := count(t, a, `SELECT count(*) FROM clients WHERE status IN ('in_custody', 'on_leave')`)
+	if custody < 850 || custody > 950 {
+		t.Errorf("%d in custody, want 850–950", custody)
+	}
+	community := count(t, a, `SELECT count(*) FROM clients WHERE status = 'in_community'`)
+	if community < 270 || community > 330 {
+		t.Errorf("%d in the community, want 270–330", community)
+	}
+	for _, st := range []string{"on_leave", "escaped", "released"} {
+		if n := count(t, a, `SELECT count(*) FROM clients WHERE status = $1`, st); n < 1 {
+			t.Errorf("no one is %s", st)
+		}
+	}
+	// Released and re-admitted: more than one custody stay.
+	if n := count(t, a, `SELECT count(*) FROM (SELECT client_id FROM stays WHERE kind = 'custody' GROUP BY client_id HAVING count(*) > 1) x`); n < 10 {
+		t.Errorf("%d people with more than one custody stay", n)
+	}
+	total := count(t, a, `SELECT count(*) FROM clients`)
+	alerted := count(t, a, `SELECT count(DISTINCT client_id) FROM alerts`)
+	if share := float64(alerted) / float64(total); share < 0.1 || share > 0.25 {
+		t.Errorf("%d of %d people have alerts (%.0f %%)", alerted, total, share*100)
+	}
+	for _, r := range access.Roles {
+		if n := count(t, a, `SELECT count(*) FROM staff WHERE role = $1`, string(r)); n < 1 {
+			t.Errorf("no %s account", r)
+		}
+	}
+	if n := count(t, a, `SELECT count(*) FROM staff s JOIN staff_caseload c ON c.staff_id = s.id WHERE s.username = 'admin' AND c.location_id = $1`, access.Everywhere); n != 1 {
+		t.Error("admin's caseload is not everywhere")
+	}
+	// Bed counters agree with the people in the cells; no cell over capacity.
+	if n := count(t, a, `SELECT count(*) FROM cells WHERE occupied > capacity`); n != 0 {
+		t.Errorf("%d cells over capacity", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM cells c WHERE c.occupied <> (SELECT count(*) FROM clients k WHERE k.cell_id = c.id AND k.status IN ('in_custody', 'on_leave'))`); n != 0 {
+		t.Errorf("%d cells whose counter disagrees with the people in them", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM clients WHERE cell_id IS NOT NULL AND status NOT IN ('in_custody', 'on_leave')`); n != 0 {
+		t.Errorf("%d people out of custody still hold a cell", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM cell_closures`); n < 3 {
+		t.Errorf("%d cells out of use", n)
+	}
+	occupied := count(t, a, `SELECT sum(occupied) FROM cells`)
+	usable := count(t, a, `SELECT sum(capacity) FROM cells c WHERE NOT EXISTS (SELECT 1 FROM cell_closures x WHERE x.cell_id = c.id AND (x.until_at IS NULL OR x.until_at > $1))`, testNow.Format(time.RFC3339))
+	if occ := float64(occupied) / float64(usable); occ < 0.85 || occ > 0.95 {
+		t.Errorf("occupancy %.1f %% of usable beds", occ*100)
+	}
+	t.Logf("%d people: %d in custody (%d of %d usable beds), %d in the community, %d with alerts", total, custody, occupied, usable, community, alerted)
+
+	res, err := audit.Verify(ctx, a.DB)
+	if err != nil || !res.OK() {
+		t.Errorf("audit log: %+v %v", res, err)
+	}
+	if got := a.DB.Now(); time.Since(got) > time.Minute || time.Since(got) < -time.Minute {
+		t.Errorf("the database clock was left at %s", got)
+	}
+
+	// The logins can sign in.
+	if len(logins) != len(staffDefs) {
+		t.Fatalf("%d logins", len(logins))
+	}
+	if _, _, err := a.Access.Login(ctx, "officer.kronoberga", Password, "127.0.0.1"); err != nil {
+		t.Errorf("officer cannot sign in: %v", err)
+	}
+
+	// A second start creates nothing.
+	before := count(t, a, `SELECT count(*) FROM audit_log`)
+	again, created, err := Ensure(ctx, a, Options{Seed: 1})
+	if err != nil || created {
+		t.Fatalf("second Ensure: created=%v err=%v", created, err)
+	}
+	if !slices.Equal(again, logins) {
+		t.Error("second Ensure returned other logins")
+	}
+	if n := count(t, a, `SELECT count(*) FROM clients`); n != total {
+		t.Errorf("second Ensure changed the number of people: %d → %d", total, n)
+	}
+	if after := count(t, a, `SELECT count(*) FROM audit_log`); after != before {
+		t.Errorf("second Ensure wrote %d audit records", after-before)
+	}
+}
