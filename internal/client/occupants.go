@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package client
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
+)
+
+// Occupant is one person on the nominal roll of an institution or unit:
+// in custody (in a cell), on leave (the bed is kept, so the cell is still
+// set) or escaped (the bed is freed, no cell).
+type Occupant struct {
+	ID            string   `json:"id"`
+	Number        string   `json:"number"`
+	GivenName     string   `json:"given_name"`
+	FamilyName    string   `json:"family_name"`
+	Status        Status   `json:"status"`
+	InstitutionID string   `json:"institution_id"`
+	UnitID        string   `json:"unit_id,omitempty"`
+	CellID        string   `json:"cell_id,omitempty"`
+	Alerts        []string `json:"alerts"` // active alert kinds, sorted
+}
+
+// Name is the person's full name.
+func (o Occupant) Name() string { return o.GivenName + " " + o.FamilyName }
+
+// rollStatuses are the statuses that keep a person on an institution's
+// roll.
+var rollStatuses = []Status{InCustody, OnLeave, Escaped}
+
+// maxReadEntries bounds one audit append (each entry is 16 bound
+// parameters; SQLite allows 32766 per statement).
+const maxReadEntries = 1000
+
+// Occupants lists the people on the roll of the given institutions and
+// units (a person counts when their institution or unit is one of them):
+// in custody, on leave or escaped, with their active alert kinds, ordered
+// by family and given name. It trusts the caller's caseload check on the
+// locations. Listing is a read of personal data: every person listed is
+// recorded in the audit log (one RecordRead), durably, before the list is
+// returned.
+func (s *Service) Occupants(ctx context.Context, locationIDs []string) ([]Occupant, error) {
+	var ids []any
+	seen := map[string]bool{}
+	for _, id := range locationIDs {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return []Occupant{}, nil
+	}
+	out := []Occupant{}
+	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
+		out = out[:0]
+		// $1..$3 are the statuses, $4.. the locations (used twice).
+		args := []any{string(rollStatuses[0]), string(rollStatuses[1]), string(rollStatuses[2])}
+		args = append(args, ids...)
+		in := occupantParams(4, len(ids))
+		where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
+		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
+			COALESCE(c.unit_id, ''), COALESCE(c.cell_id, '') FROM clients c WHERE `+where, args...)
+		if err != nil {
+			return fmt.Errorf("client: occupants: %w", err)
+		}
+		byID := map[string]int{}
+		for rows.Next() {
+			var o Occupant
+			if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID); err != nil {
+				rows.Close()
+				return err
+			}
+			o.Alerts = []string{}
+			byID[o.ID] = len(out)
+			out = append(out, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		now := len(args) + 1
+		args = append(args, tx.NowText())
+		arows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT a.client_id, a.kind FROM alerts a JOIN clients c ON c.id = a.client_id
+			WHERE %s AND a.starts_at <= $%d AND (a.ends_at IS NULL OR a.ends_at > $%d)`, where, now, now), args...)
+		if err != nil {
+			return fmt.Errorf("client: occupant alerts: %w", err)
+		}
+		defer arows.Close()
+		for arows.Next() {
+			var id, kind string
+			if err := arows.Scan(&id, &kind); err != nil {
+				return err
+			}
+			if i, ok := byID[id]; ok {
+				out[i].Alerts = append(out[i].Alerts, kind)
+			}
+		}
+		return arows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		sort.Strings(out[i].Alerts)
+		out[i].Alerts = occupantCompact(out[i].Alerts)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.FamilyName != b.FamilyName {
+			return a.FamilyName < b.FamilyName
+		}
+		if a.GivenName != b.GivenName {
+			return a.GivenName < b.GivenName
+		}
+		return a.Number < b.Number
+	})
+	entries := make([]audit.Entry, len(out))
+	for i, o := range out {
+		entries[i] = audit.Entry{Action: "client.roll.read", ClientID: o.ID, ObjectType: "client", ObjectID: o.ID, Detail: "listed on the nominal roll"}
+	}
+	for lo := 0; lo < len(entries); lo += maxReadEntries {
+		if err := s.Audit.RecordRead(ctx, entries[lo:min(lo+maxReadEntries, len(entries))]...); err != nil {
+			return nil, fmt.Errorf("client: audit roll read: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func occupantParams(first, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", first+i)
+	}
+	return strings.Join(ph, ",")
+}
+
+func occupantCompact(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
