@@ -95,7 +95,7 @@ var validClass = map[string]bool{ClassPublic: true, ClassInternal: true, ClassPe
 var (
 	createRe   = regexp.MustCompile(`(?i)^\s*CREATE TABLE\s+(IF NOT EXISTS\s+)?([a-z_][a-z0-9_]*)\s*\(`)
 	alterAddRe = regexp.MustCompile(`(?i)^\s*ALTER TABLE\s+([a-z_][a-z0-9_]*)\s+ADD COLUMN\s+([a-z_][a-z0-9_]*)`)
-	columnRe   = regexp.MustCompile(`^\s*([a-z_][a-z0-9_]*)\s+[A-Za-z]`)
+	columnRe   = regexp.MustCompile(`(?i)^\s*([a-z_][a-z0-9_]*)\s+[a-z]`)
 	classRe    = regexp.MustCompile(`--\s*@([a-z-]+)`)
 	constraint = map[string]bool{"primary": true, "unique": true, "foreign": true, "check": true, "constraint": true}
 )
