@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/custodia/custodia/internal/estate"
@@ -114,6 +115,20 @@ func (s Status) CSSClass() string {
 		return "in-community"
 	}
 	return "unknown"
+}
+
+var historyKinds = []string{"registered", "details", "legal_basis", "alert", "merge", "merge_undone"}
+
+// KindKey is the catalogue key naming a timeline line's kind; kinds that
+// other capabilities add show as a plain entry.
+func (e HistoryEntry) KindKey() string {
+	if slices.Contains(historyKinds, e.Kind) {
+		return "clients.history." + e.Kind
+	}
+	if _, ok := transitions[Action(e.Kind)]; ok {
+		return "clients.history." + e.Kind
+	}
+	return "clients.history.other"
 }
 
 // ---------- Messages in the user's language ----------

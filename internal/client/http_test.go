@@ -50,7 +50,7 @@ type caller struct {
 func (h *httpEnv) staff(name string, role access.Role, caseload ...string) *caller {
 	h.t.Helper()
 	ctx := audit.WithActor(context.Background(), audit.System)
-	if _, err := h.acc.CreateStaff(ctx, access.NewStaff{Username: name, DisplayName: name, Role: role, Caseload: caseload, Password: "correct horse battery", Lang: "en"}); err != nil {
+	if _, err := h.acc.CreateStaff(ctx, access.NewStaff{Username: name, DisplayName: name, Role: role, Caseload: caseload, Password: "correct horse battery"}); err != nil {
 		h.t.Fatal(err)
 	}
 	sess, _, err := h.acc.Login(context.Background(), name, "correct horse battery", "127.0.0.1")

@@ -246,11 +246,6 @@ type Summary struct {
 	Score      float64 `json:"score,omitempty"`
 }
 
-// Locations are the ids the caseload check matches for this client.
-func (c *Client) locations() []string {
-	return locationsOf(c.Location, c.HomeLocation)
-}
-
 func locationsOf(l *Location, home string) []string {
 	var out []string
 	if l != nil {

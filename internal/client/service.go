@@ -4,7 +4,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -1009,10 +1008,4 @@ func (s *Service) fillLocationNames(ctx context.Context, list []Summary) error {
 		}
 		return nil
 	})
-}
-
-// marshal is a helper for merge snapshots.
-func marshal(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
