@@ -210,6 +210,26 @@ func TestEnsure(t *testing.T) {
 		t.Errorf("officer cannot sign in: %v", err)
 	}
 
+	// The same seed gives the same people, numbers and places.
+	t.Run("SameSeedSameData", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("SKIPPED under -short: loads the demo a second time (10–20 s) to compare two databases")
+		}
+		b := newApp(t)
+		if _, _, err := Ensure(ctx, b, Options{Seed: 1, Now: testNow}); err != nil {
+			t.Fatal(err)
+		}
+		want, got := whoIsWhere(t, a), whoIsWhere(t, b)
+		if !slices.Equal(want, got) {
+			for i := range min(len(want), len(got)) {
+				if want[i] != got[i] {
+					t.Fatalf("%d people vs %d; first difference:\n%s\n%s", len(want), len(got), want[i], got[i])
+				}
+			}
+			t.Fatalf("%d people vs %d", len(want), len(got))
+		}
+	})
+
 	// A second start creates nothing.
 	before := count(t, a, `SELECT count(*) FROM audit_log`)
 	again, created, err := Ensure(ctx, a, Options{Seed: 1})
@@ -225,4 +245,25 @@ func TestEnsure(t *testing.T) {
 	if after := count(t, a, `SELECT count(*) FROM audit_log`); after != before {
 		t.Errorf("second Ensure wrote %d audit records", after-before)
 	}
+}
+
+// whoIsWhere lists who is registered and where they are, by client number.
+func whoIsWhere(t *testing.T, a *app.App) []string {
+	t.Helper()
+	rows, err := a.DB.QueryContext(context.Background(), `SELECT k.number, k.given_name, k.family_name, COALESCE(k.national_id, ''), k.status,
+		COALESCE(u.code, ''), COALESCE(c.label, ''), COALESCE(o.code, '') FROM clients k LEFT JOIN cells c ON c.id = k.cell_id
+		LEFT JOIN locations u ON u.id = k.unit_id LEFT JOIN locations o ON o.id = k.office_id ORDER BY k.number`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var f [8]string
+		if err := rows.Scan(&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join(f[:], " "))
+	}
+	return out
 }

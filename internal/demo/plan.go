@@ -511,9 +511,13 @@ func (pl *plan) prisonStory(c *current) {
 	}
 	st := pl.when(e)
 	length := sentenceDays(st, months)
-	c.offences = pl.offences(seriousOffences, commonOffences)
-	if u.inst.category == "open" || (u.inst.code == "SJB" && pl.chance(0.5)) {
+	switch {
+	case months == 0 || months >= 72:
+		c.offences = pl.offences(gravestOffences, seriousOffences)
+	case u.inst.category == "open" || months <= 12 || (u.inst.code == "SJB" && pl.chance(0.5)):
 		c.offences = pl.offences(commonOffences, commonOffences)
+	default:
+		c.offences = pl.offences(seriousOffences, commonOffences)
 	}
 	court := districtCourts[pl.r.IntN(len(districtCourts))]
 	if pl.chance(0.25) {

@@ -20,6 +20,13 @@ var seriousOffences = []wtext{
 	{"Grovt penningtvättsbrott", 3}, {"Grovt bedrägeri", 3}, {"Övergrepp i rättssak", 2}, {"Grovt olaga hot", 3},
 }
 
+// gravestOffences head the long sentences (six years or more).
+var gravestOffences = []wtext{
+	{"Mord", 10}, {"Försök till mord", 6}, {"Dråp", 3}, {"Synnerligen grovt narkotikabrott", 8}, {"Grovt rån", 5},
+	{"Människorov", 3}, {"Grov våldtäkt", 3}, {"Synnerligen grovt vapenbrott", 3}, {"Allmänfarlig ödeläggelse", 1},
+	{"Grov människohandel", 1}, {"Terroristbrott", 1},
+}
+
 // commonOffences are the everyday offences of shorter sentences.
 var commonOffences = []wtext{
 	{"Misshandel", 12}, {"Olaga hot", 10}, {"Narkotikabrott", 12}, {"Stöld", 10}, {"Grov stöld", 5},
