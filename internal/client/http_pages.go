@@ -29,6 +29,9 @@ type listData struct {
 	Error    string
 }
 
+// Badge is the badge class of an alert kind.
+func (d *listData) Badge(kind string) string { return strings.ReplaceAll(kind, "_", "-") }
+
 func (h *Handlers) listPage(w http.ResponseWriter, r *http.Request) error {
 	lang := web.LangOf(r)
 	pg := h.Web.NewPage(w, r, i18n.T(lang, "clients.search.title"))

@@ -95,6 +95,11 @@ func TestUIClientPageAndMovements(t *testing.T) {
 	if strings.Contains(body, `value="transfer"`) || strings.Contains(body, "/edit") || strings.Contains(body, "/merge") {
 		t.Error("the page offers what the status or the role does not allow")
 	}
+	// Search finds the person, with the alert badge.
+	res, body = off.do("GET", "/clients?q=karl+dal", "")
+	if res.StatusCode != 200 || !strings.Contains(body, `href="/clients/`+c.ID+`"`) || !strings.Contains(body, `class="badge violence"`) || !strings.Contains(body, "<html") {
+		t.Fatalf("search: %d", res.StatusCode)
+	}
 	// The cell picker narrows to cells with a free bed.
 	h.admitted("Full", "Cell", "A1")
 	res, body = off.do("GET", "/clients/"+c.ID+"/placement?pre=admit-&institution="+h.inst.ID+"&unit="+h.unitA.ID, "", "HX-Request", "true")
