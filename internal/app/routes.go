@@ -5,6 +5,9 @@ package app
 import (
 	"net/http"
 
+	"github.com/custodia/custodia/internal/client"
+	"github.com/custodia/custodia/internal/estate"
+	"github.com/custodia/custodia/internal/headcount"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/web"
 )
@@ -13,7 +16,9 @@ import (
 func routes(a *App) {
 	s := a.Web
 	s.RegisterBase()
-	s.RegisterBreakGlass()
+	(&client.Handlers{Web: s, Client: a.Client, Estate: a.Estate}).Register()
+	(&estate.Handlers{Web: s, Estate: a.Estate}).Register()
+	(&headcount.Handlers{Web: s, Estate: a.Estate, Client: a.Client}).Register()
 	s.Handle(web.Route{Method: "GET", Pattern: "/{$}", Scope: web.ScopeStaff, Perm: access.Authenticated, Summary: "Start page", Handle: func(w http.ResponseWriter, r *http.Request) error {
 		p := web.PrincipalFrom(r.Context())
 		switch {

@@ -249,8 +249,6 @@ type errorData struct {
 	Message    string
 	BreakGlass bool
 	ClientID   string
-	// Reason and ReasonError keep a rejected break-glass reason on the form.
-	Reason, ReasonError string
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {

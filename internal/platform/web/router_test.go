@@ -36,7 +36,6 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(al.Close)
 	s := web.NewServer(d, acc, al, nil)
 	s.RegisterBase()
-	s.RegisterBreakGlass()
 	f := &fixture{acc: acc}
 	// Clients "in" live in unit U1, "out" in U2.
 	s.Locate = func(ctx context.Context, id string) (string, []string, error) {
@@ -206,33 +205,6 @@ func TestCaseloadAndBreakGlass(t *testing.T) {
 	res, body = f.do(t, "GET", "/api/v1/things/out", officer, "")
 	if res.StatusCode != 200 || !strings.Contains(body, `"break_glass":true`) {
 		t.Fatalf("after break-glass: %d %s", res.StatusCode, body)
-	}
-}
-
-// TestBreakGlassRoute opens a grant through the API as a caller would.
-func TestBreakGlassRoute(t *testing.T) {
-	f := newFixture(t)
-	officer := f.token(t, access.Officer, "U1")
-	res, body := f.do(t, "POST", "/api/v1/clients/out/break-glass", officer, `{"reason":"why"}`)
-	if res.StatusCode != 422 || !strings.Contains(body, `"field":"reason"`) {
-		t.Fatalf("short reason: %d %s", res.StatusCode, body)
-	}
-	if res, _ := f.do(t, "GET", "/api/v1/things/out", officer, ""); res.StatusCode != 403 {
-		t.Fatalf("a refused grant must not open access: %d", res.StatusCode)
-	}
-	res, body = f.do(t, "POST", "/api/v1/clients/out/break-glass", officer, `{"reason":"Night shift: medical emergency, need allergies"}`)
-	if res.StatusCode != 201 || !strings.Contains(body, `"client_id":"out"`) {
-		t.Fatalf("grant: %d %s", res.StatusCode, body)
-	}
-	if res, body := f.do(t, "GET", "/api/v1/things/out", officer, ""); res.StatusCode != 200 || !strings.Contains(body, `"break_glass":true`) {
-		t.Fatalf("after the grant: %d %s", res.StatusCode, body)
-	}
-	analyst := f.token(t, access.Analyst, "*")
-	if res, _ := f.do(t, "POST", "/api/v1/clients/out/break-glass", analyst, `{"reason":"Curious about this person's file"}`); res.StatusCode != 403 {
-		t.Fatalf("a role that cannot read clients must not break the glass: %d", res.StatusCode)
-	}
-	if res, _ := f.do(t, "POST", "/api/v1/clients/nobody/break-glass", officer, `{"reason":"Night shift: medical emergency"}`); res.StatusCode != 404 {
-		t.Fatalf("unknown client: %d", res.StatusCode)
 	}
 }
 
