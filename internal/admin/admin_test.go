@@ -396,6 +396,16 @@ func TestTokens(t *testing.T) {
 		if res.StatusCode != 200 || strings.Contains(out, `"secret"`) {
 			t.Fatalf("get: %d %s", res.StatusCode, out)
 		}
+		// Idempotency-Key: a repeat answers with the same token, and no
+		// second token is issued.
+		res, first := f.api(t, "POST", "/api/v1/tokens", adm, `{"name":"prison service","role":"analyst","ttl_days":1}`, "Idempotency-Key", "tok-1")
+		res2, again := f.api(t, "POST", "/api/v1/tokens", adm, `{"name":"prison service","role":"analyst","ttl_days":1}`, "Idempotency-Key", "tok-1")
+		if res.StatusCode != 201 || res2.StatusCode != 201 || first != again {
+			t.Fatalf("idempotent issue: %d %d", res.StatusCode, res2.StatusCode)
+		}
+		if list, _ := f.acc.ListTokens(context.Background()); len(list) != 3 {
+			t.Fatalf("%d tokens after a repeated issue, want 3", len(list))
+		}
 		res, _ = f.api(t, "DELETE", "/api/v1/tokens/"+tok.ID, adm, "")
 		if res.StatusCode != 204 {
 			t.Fatalf("revoke: %d", res.StatusCode)

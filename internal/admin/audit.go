@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
@@ -342,6 +343,16 @@ func (h *Handlers) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	return h.Web.Render(w, pages, "audit_verify.html", pg)
 }
 
+type reportRow struct {
+	audit.Access
+	RoleName string
+}
+
+type reportData struct {
+	AccessReport
+	Rows []reportRow
+}
+
 func (h *Handlers) accessReportPage(w http.ResponseWriter, r *http.Request) error {
 	l := lang(r)
 	rep, err := h.accessReport(r.Context(), l, r.PathValue("id"))
@@ -350,7 +361,11 @@ func (h *Handlers) accessReportPage(w http.ResponseWriter, r *http.Request) erro
 	}
 	pg := h.Web.NewPage(w, r, i18n.T(l, "admin.report.title", rep.ClientID))
 	pg.Nav = "audit"
-	pg.Data = rep
+	d := reportData{AccessReport: rep}
+	for _, a := range rep.Items {
+		d.Rows = append(d.Rows, reportRow{Access: a, RoleName: roleName(l, access.Role(a.Role))})
+	}
+	pg.Data = d
 	return h.Web.Render(w, pages, "audit_access.html", pg)
 }
 

@@ -59,8 +59,10 @@ func (h *Handlers) findStaff(ctx context.Context, lang i18n.Lang, username strin
 }
 
 // createStaff validates a new account in the caller's language and creates
-// it. A taken username is a conflict (409), not invalid input.
-func (h *Handlers) createStaff(ctx context.Context, lang i18n.Lang, n access.NewStaff) (access.Staff, error) {
+// it. A taken username is a conflict (409), not invalid input. extra are
+// errors the caller found already (a form's repeated password), reported
+// together with the rest.
+func (h *Handlers) createStaff(ctx context.Context, lang i18n.Lang, n access.NewStaff, extra ...apperr.FieldError) (access.Staff, error) {
 	n.Caseload = cleanIDs(n.Caseload)
 	var fe apperr.Fields
 	if err := n.Validate(); err != nil {
@@ -78,6 +80,7 @@ func (h *Handlers) createStaff(ctx context.Context, lang i18n.Lang, n access.New
 	if err := h.checkCaseload(ctx, lang, &fe, n.Caseload); err != nil {
 		return access.Staff{}, err
 	}
+	fe = append(fe, extra...)
 	if err := invalid(lang, fe); err != nil {
 		return access.Staff{}, err
 	}
@@ -94,10 +97,15 @@ func (h *Handlers) createStaff(ctx context.Context, lang i18n.Lang, n access.New
 	return st, nil
 }
 
-// resetPassword checks the new password in the caller's language and sets it.
-func (h *Handlers) resetPassword(ctx context.Context, lang i18n.Lang, username, pw string) error {
+// resetPassword checks the new password in the caller's language and sets
+// it; extra are errors the caller found already.
+func (h *Handlers) resetPassword(ctx context.Context, lang i18n.Lang, username, pw string, extra ...apperr.FieldError) error {
+	var fe apperr.Fields
 	if p := access.PasswordProblem(pw); p != "" {
-		return invalid(lang, apperr.Fields{{Field: "password", Message: msg(lang, "admin.staff.err.password", p)}})
+		fe.Add("password", msg(lang, "admin.staff.err.password", p))
+	}
+	if err := invalid(lang, append(fe, extra...)); err != nil {
+		return err
 	}
 	err := h.Access.ResetPassword(ctx, username, pw)
 	if apperr.CodeOf(err) == apperr.NotFound {
@@ -182,14 +190,11 @@ func (h *Handlers) userCreate(w http.ResponseWriter, r *http.Request) error {
 		Password:    f.Get("password"),
 		Lang:        f.Get("lang"),
 	}
-	var err error
+	var extra []apperr.FieldError
 	if f.Get("password") != f.Get("password2") {
-		err = invalid(l, apperr.Fields{{Field: "password2", Message: i18n.T(l, "admin.staff.err.password2")}})
+		extra = append(extra, apperr.FieldError{Field: "password2", Message: i18n.T(l, "admin.staff.err.password2")})
 	}
-	var st access.Staff
-	if err == nil {
-		st, err = h.createStaff(r.Context(), l, n)
-	}
+	st, err := h.createStaff(r.Context(), l, n, extra...)
 	if err != nil {
 		pg := h.userForm(w, r)
 		// Passwords are never sent back to the browser.
@@ -223,13 +228,11 @@ func (h *Handlers) passwordReset(w http.ResponseWriter, r *http.Request) error {
 	l := lang(r)
 	username := r.PathValue("username")
 	pw := r.PostForm.Get("password")
-	var err error
+	var extra []apperr.FieldError
 	if pw != r.PostForm.Get("password2") {
-		err = invalid(l, apperr.Fields{{Field: "password2", Message: i18n.T(l, "admin.staff.err.password2")}})
-	} else {
-		err = h.resetPassword(r.Context(), l, username, pw)
+		extra = append(extra, apperr.FieldError{Field: "password2", Message: i18n.T(l, "admin.staff.err.password2")})
 	}
-	if err != nil {
+	if err := h.resetPassword(r.Context(), l, username, pw, extra...); err != nil {
 		if apperr.CodeOf(err) != apperr.Invalid {
 			return err
 		}
