@@ -211,11 +211,15 @@ func (h *Handlers) apiGetBasis(w http.ResponseWriter, r *http.Request) error {
 	return apperr.New(apperr.NotFound, "This client has no such legal basis.")
 }
 
+// MoveRequest is the body of POST /api/v1/clients/{id}/movements: a
+// Move whose version must be sent.
+type MoveRequest struct {
+	Move
+	Version *int `json:"version"`
+}
+
 func (h *Handlers) apiMove(w http.ResponseWriter, r *http.Request) error {
-	var m struct {
-		Move
-		Version *int `json:"version"`
-	}
+	var m MoveRequest
 	if err := web.DecodeJSON(r, &m); err != nil {
 		return err
 	}
@@ -274,10 +278,14 @@ func (h *Handlers) apiGetAlert(w http.ResponseWriter, r *http.Request) error {
 	return web.WriteJSON(w, http.StatusOK, a)
 }
 
+// AlertEndRequest is the body of POST
+// /api/v1/clients/{id}/alerts/{alert}/end: the alert's version.
+type AlertEndRequest struct {
+	Version *int `json:"version"`
+}
+
 func (h *Handlers) apiEndAlert(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Version *int `json:"version"`
-	}
+	var in AlertEndRequest
 	if err := web.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -362,15 +370,18 @@ func (h *Handlers) apiUndoMerge(w http.ResponseWriter, r *http.Request) error {
 	return web.WriteJSON(w, http.StatusOK, m)
 }
 
+// BreakGlassRequest is the body of POST /api/v1/clients/{id}/break-glass.
+type BreakGlassRequest struct {
+	Reason string `json:"reason"`
+}
+
 func (h *Handlers) apiBreakGlass(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := web.PrincipalFrom(ctx)
 	if p.IsToken {
 		return apperr.New(apperr.Forbidden, "Break-glass is a person's decision; API tokens cannot use it.")
 	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in BreakGlassRequest
 	if err := web.DecodeJSON(r, &in); err != nil {
 		return err
 	}

@@ -71,15 +71,19 @@ func (h *Handlers) routes() []web.Route {
 		{Method: "POST", Pattern: "/estate/cells/{loc}/close", Perm: write, Scope: loc, Summary: "Take a cell out of use for a period, with a reason", Handle: h.closeCell},
 		{Method: "POST", Pattern: "/estate/cells/{loc}/reopen", Perm: write, Scope: loc, Summary: "End a cell's out-of-use period (closure_id) now", Handle: h.reopenCell},
 
-		{Method: "GET", Pattern: "/api/v1/locations", Perm: read, Scope: staff, API: true, Summary: "Institutions (with units) and offices in the caller's caseload, with bed counts", Handle: h.apiList},
-		{Method: "POST", Pattern: "/api/v1/locations", Perm: write, Scope: staff, API: true, Summary: "Create an institution, unit or office (Idempotency-Key accepted)", Handle: h.apiCreateLocation},
-		{Method: "GET", Pattern: "/api/v1/locations/{loc}", Perm: read, Scope: loc, API: true, Summary: "One location with bed counts (and units for an institution)", Handle: h.apiGetLocation},
-		{Method: "PATCH", Pattern: "/api/v1/locations/{loc}", Perm: write, Scope: loc, API: true, Summary: "Change a location; version required, absent fields keep their values", Handle: h.apiPatchLocation},
-		{Method: "GET", Pattern: "/api/v1/locations/{loc}/cells", Perm: read, Scope: loc, API: true, Summary: "Cells of a unit, or of every unit of an institution, with current and planned out-of-use periods", Handle: h.apiCells},
-		{Method: "POST", Pattern: "/api/v1/cells", Perm: write, Scope: staff, API: true, Summary: "Create a cell in the unit named by unit_id (Idempotency-Key accepted)", Handle: h.apiCreateCell},
-		{Method: "PATCH", Pattern: "/api/v1/cells/{cell}", Perm: write, Scope: staff, API: true, Summary: "Change a cell; version required, absent fields keep their values", Handle: h.apiPatchCell},
-		{Method: "POST", Pattern: "/api/v1/cells/{cell}/closures", Perm: write, Scope: staff, API: true, Summary: "Take a cell out of use from `from` (default now) until `until` (optional) with a reason", Handle: h.apiCloseCell},
-		{Method: "POST", Pattern: "/api/v1/closures/{closure}/end", Perm: write, Scope: staff, API: true, Summary: "End an out-of-use period now (a future one is withdrawn)", Handle: h.apiEndClosure},
+		{Method: "GET", Pattern: "/api/v1/locations", Perm: read, Scope: staff, API: true, Summary: "Institutions (with units) and offices in the caller's caseload, with bed counts", Handle: h.apiList, Response: struct {
+			Locations []Location `json:"locations"`
+		}{}},
+		{Method: "POST", Pattern: "/api/v1/locations", Perm: write, Scope: staff, API: true, Summary: "Create an institution, unit or office (Idempotency-Key accepted)", Handle: h.apiCreateLocation, Request: NewLocation{}, Response: &Location{}},
+		{Method: "GET", Pattern: "/api/v1/locations/{loc}", Perm: read, Scope: loc, API: true, Summary: "One location with bed counts (and units for an institution)", Handle: h.apiGetLocation, Response: &Location{}},
+		{Method: "PATCH", Pattern: "/api/v1/locations/{loc}", Perm: write, Scope: loc, API: true, Summary: "Change a location; version required, absent fields keep their values", Handle: h.apiPatchLocation, Request: LocationUpdate{}, Response: &Location{}},
+		{Method: "GET", Pattern: "/api/v1/locations/{loc}/cells", Perm: read, Scope: loc, API: true, Summary: "Cells of a unit, or of every unit of an institution, with current and planned out-of-use periods", Handle: h.apiCells, Response: struct {
+			Cells []Cell `json:"cells"`
+		}{}},
+		{Method: "POST", Pattern: "/api/v1/cells", Perm: write, Scope: staff, API: true, Summary: "Create a cell in the unit named by unit_id (Idempotency-Key accepted)", Handle: h.apiCreateCell, Request: NewCell{}, Response: &Cell{}},
+		{Method: "PATCH", Pattern: "/api/v1/cells/{cell}", Perm: write, Scope: staff, API: true, Summary: "Change a cell; version required, absent fields keep their values", Handle: h.apiPatchCell, Request: CellUpdate{}, Response: &Cell{}},
+		{Method: "POST", Pattern: "/api/v1/cells/{cell}/closures", Perm: write, Scope: staff, API: true, Summary: "Take a cell out of use from `from` (default now) until `until` (optional) with a reason", Handle: h.apiCloseCell, Request: ClosureRequest{}, Response: &Closure{}},
+		{Method: "POST", Pattern: "/api/v1/closures/{closure}/end", Perm: write, Scope: staff, API: true, Summary: "End an out-of-use period now (a future one is withdrawn)", Handle: h.apiEndClosure, Response: &Cell{}},
 	}
 }
 

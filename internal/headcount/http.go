@@ -50,7 +50,7 @@ func (h *Handlers) routes() []web.Route {
 	return []web.Route{
 		{Method: "GET", Pattern: "/headcount", Perm: access.Headcount, Scope: web.ScopeStaff, Summary: "Choose an institution or unit of your caseload for the nominal roll", Handle: h.choosePage},
 		{Method: "GET", Pattern: "/headcount/{loc}", Perm: access.Headcount, Scope: web.ScopeLocation, Summary: "Nominal roll of an institution or unit: who is in each cell, on leave, escaped; beds; totals and the check (printable on A4; audited read)", Handle: h.rollPage},
-		{Method: "GET", Pattern: "/api/v1/headcount/{loc}", Perm: access.Headcount, Scope: web.ScopeLocation, API: true, Summary: "Nominal roll of an institution or unit with per-unit and total figures and the check (audited read)", Handle: h.apiRoll},
+		{Method: "GET", Pattern: "/api/v1/headcount/{loc}", Perm: access.Headcount, Scope: web.ScopeLocation, API: true, Summary: "Nominal roll of an institution or unit with per-unit and total figures and the check (audited read)", Handle: h.apiRoll, Response: Roll{}},
 		{Method: "GET", Pattern: "/headcount/assets/{file}", Scope: web.ScopePublic, Summary: "The roll's print stylesheet and print button script (static, nothing personal)", Handle: h.asset},
 	}
 }
