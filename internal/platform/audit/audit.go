@@ -116,6 +116,9 @@ func WriteAs(ctx context.Context, tx *db.Tx, a Actor, entries ...Entry) error {
 	return appendRecords(ctx, tx, a, tx.Now, entries)
 }
 
+// insertChunk is how many records one INSERT carries.
+const insertChunk = 50
+
 func appendRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
@@ -129,6 +132,26 @@ func appendRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, entrie
 		return fmt.Errorf("audit: lock head: %w", err)
 	}
 	seq -= int64(len(entries))
+	// Insert in small chunks: a statement's parameters are bounded (SQLite
+	// 32766, PostgreSQL 65535), and SQLite resolves $N parameters by name,
+	// in time quadratic in their number.
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), insertChunk)]
+		entries = entries[len(chunk):]
+		var err error
+		if seq, prev, err = insertRecords(ctx, tx, a, at, seq, prev, chunk); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
+		return fmt.Errorf("audit: move head: %w", err)
+	}
+	return nil
+}
+
+// insertRecords writes entries as the records after seq, chained to prev,
+// and returns the last record's seq and hash.
+func insertRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, seq int64, prev string, entries []Entry) (int64, string, error) {
 	const cols = 15
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO audit_log (seq, id, at, actor_id, actor_name, role, action, client_id, object_type, object_id, reason, break_glass, remote, detail, prev_hash, hash) VALUES `)
@@ -157,10 +180,7 @@ func appendRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, entrie
 			db.NullString(r.Detail), r.PrevHash, r.Hash)
 	}
 	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-		return fmt.Errorf("audit: append: %w", err)
+		return 0, "", fmt.Errorf("audit: append: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
-		return fmt.Errorf("audit: move head: %w", err)
-	}
-	return nil
+	return seq, prev, nil
 }

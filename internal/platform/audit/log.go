@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,15 @@ func (l *Log) RecordRead(ctx context.Context, entries ...Entry) error {
 	case <-ctx.Done():
 		// The record may still be written; the caller shows nothing.
 		return ctx.Err()
+	case <-l.done:
+		// The writer has stopped; its last flush answered everything it
+		// took before it did.
+		select {
+		case err := <-p.result:
+			return err
+		default:
+			return errors.New("audit: log closed; read not recorded")
+		}
 	}
 }
 
@@ -264,9 +274,12 @@ func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 	}
 	prevHash := strings.Repeat("0", 64)
 	var prevSeq int64
-	// Page through by seq so a long log needs no long-lived cursor.
+	// Page through by seq so a long log needs no long-lived cursor. The
+	// cursor starts below any seq, so a row slipped in before record 1 is
+	// read (and fails) too.
+	cursor := int64(math.MinInt64)
 	for {
-		rows, err := d.QueryContext(ctx, "SELECT "+recordCols+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000", prevSeq)
+		rows, err := d.QueryContext(ctx, "SELECT "+recordCols+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000", cursor)
 		if err != nil {
 			return res, fmt.Errorf("audit: verify: %w", err)
 		}
@@ -291,7 +304,7 @@ func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 				rows.Close()
 				return res, nil
 			}
-			prevSeq, prevHash = r.Seq, r.Hash
+			prevSeq, prevHash, cursor = r.Seq, r.Hash, r.Seq
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -303,6 +316,10 @@ func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 	}
 	if headSeq != prevSeq || headHash != prevHash {
 		res.BadSeq = prevSeq + 1
+		if headSeq < prevSeq {
+			// Records past the head were appended behind its back.
+			res.BadSeq = headSeq + 1
+		}
 		res.Problem = fmt.Sprintf("the chain head says %d records but the log ends at %d: records at the end were removed or the head was altered", headSeq, prevSeq)
 	}
 	return res, nil
