@@ -67,7 +67,12 @@ func GenerateOpenAPI(s *web.Server) ([]byte, error) {
 			op["parameters"] = params
 		}
 		if rt.Request != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Request))}}}
+			// Request bodies are described inline and without "required":
+			// which fields a request needs depends on the operation (a
+			// PATCH needs none but version), and the server names every
+			// missing one in its problem+json answer.
+			in := &schemaGen{defs: map[string]any{}, input: true}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": in.schema(reflect.TypeOf(rt.Request))}}}
 		}
 		ok := "200"
 		if rt.Method == "POST" {
@@ -140,7 +145,10 @@ func operationID(method, p string) string {
 
 // schemaGen turns Go types into JSON Schema (the 2020-12 dialect OpenAPI
 // 3.1 uses), naming struct types in components.
-type schemaGen struct{ defs map[string]any }
+type schemaGen struct {
+	defs  map[string]any
+	input bool // describe a request body: inline, no required fields
+}
 
 var timeType = reflect.TypeOf(time.Time{})
 
@@ -153,7 +161,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t.Kind() == reflect.Struct:
 		name := t.Name()
-		if name == "" {
+		if name == "" || g.input {
 			return g.object(t)
 		}
 		key := schemaName(t)
@@ -229,7 +237,7 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 			name = f.Name
 		}
 		props[name] = g.schema(f.Type)
-		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && f.Type.Kind() != reflect.Pointer {
+		if !g.input && !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && f.Type.Kind() != reflect.Pointer {
 			*required = append(*required, name)
 		}
 	}

@@ -5,6 +5,7 @@ package app
 import (
 	"net/http"
 
+	"github.com/custodia/custodia/internal/admin"
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/estate"
 	"github.com/custodia/custodia/internal/headcount"
@@ -19,6 +20,7 @@ func routes(a *App) {
 	(&client.Handlers{Web: s, Client: a.Client, Estate: a.Estate}).Register()
 	(&estate.Handlers{Web: s, Estate: a.Estate}).Register()
 	(&headcount.Handlers{Web: s, Estate: a.Estate, Client: a.Client}).Register()
+	(&admin.Handlers{Web: s, Access: a.Access, Audit: a.Audit, DB: a.DB, Names: a.Estate.Names}).Register()
 	s.Handle(web.Route{Method: "GET", Pattern: "/{$}", Scope: web.ScopeStaff, Perm: access.Authenticated, Summary: "Start page", Handle: func(w http.ResponseWriter, r *http.Request) error {
 		p := web.PrincipalFrom(r.Context())
 		switch {
