@@ -84,6 +84,8 @@ type Phase struct {
 	// Total counts successful operations including the warm-up, for the
 	// audit consistency check.
 	Total int64
+	// CPU is how busy the machine was during the measured window.
+	CPU CPUUse
 }
 
 // Rate is successful operations per second.
@@ -293,6 +295,8 @@ type workerResult struct {
 func runPhase(ctx context.Context, name string, workers int, warm, dur time.Duration, seed int64, o op, setup func(w int, res *workerResult) op) (Phase, []*workerResult) {
 	start := time.Now()
 	measureFrom, end := start.Add(warm), start.Add(warm+dur)
+	cpuCh := make(chan cpuSample, 1)
+	cpuTimer := time.AfterFunc(warm, func() { cpuCh <- sampleCPU() })
 	res := make([]*workerResult, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -338,7 +342,13 @@ func runPhase(ctx context.Context, name string, workers int, warm, dur time.Dura
 		}(w, res[w])
 	}
 	wg.Wait()
+	cpuTimer.Stop()
 	p := Phase{Name: name, Workers: workers}
+	select {
+	case from := <-cpuCh:
+		p.CPU = cpuBetween(from, sampleCPU())
+	default:
+	}
 	var lat []time.Duration
 	last := measureFrom
 	for _, wr := range res {
@@ -517,6 +527,12 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%d\t%.1f %%\t%s\t%s\t\n", k, r.Asked[k], 100*float64(r.Found[k])/float64(r.Asked[k]), ms(r.KindLatency[k][0]), ms(r.KindLatency[k][1]))
 	}
 	tw.Flush()
+	for _, p := range []Phase{r.Reads, r.Moves, r.Search} {
+		if p.CPU.Known {
+			fmt.Fprintf(w, "CPU during %s: %.0f %% of the machine busy, %.0f %% by this process, %.0f %% by others (the database server, or anything else running).\n",
+				p.Name, 100*p.CPU.Host, 100*p.CPU.Self, 100*max(0, p.CPU.Host-p.CPU.Self))
+		}
+	}
 	c := r.Check
 	fmt.Fprintf(w, "Consistency: %d cells over capacity, %d cells whose counter disagrees with their occupants; audit records added by reads %d (want %d), moves %d (want %d), search %d (want %d): %s\n",
 		c.OverCapacity, c.Mismatched, c.AuditReads, c.WantAuditReads, c.AuditMoves, c.WantAuditMoves, c.AuditSearch, c.WantAuditSearch, map[bool]string{true: "OK", false: "INCONSISTENT"}[c.OK()])
