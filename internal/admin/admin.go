@@ -78,7 +78,7 @@ func (h *Handlers) routes() []web.Route {
 		{Method: "POST", Pattern: "/admin/tokens", Perm: access.TokensAdmin, Scope: staff, Summary: "Issue an API token (the secret is shown once)", Handle: h.tokenIssue},
 		{Method: "POST", Pattern: "/admin/tokens/{id}/revoke", Perm: access.TokensAdmin, Scope: staff, Summary: "Revoke an API token", Handle: h.tokenRevoke},
 		{Method: "GET", Pattern: "/api/v1/tokens", Perm: access.TokensAdmin, Scope: staff, API: true, Summary: "List API tokens (never their secrets)", Handle: h.apiTokenList},
-		{Method: "POST", Pattern: "/api/v1/tokens", Perm: access.TokensAdmin, Scope: staff, API: true, Summary: "Issue an API token bound to a role and caseload (Idempotency-Key accepted)", Handle: h.apiTokenIssue},
+		{Method: "POST", Pattern: "/api/v1/tokens", Perm: access.TokensAdmin, Scope: staff, API: true, Summary: "Issue an API token bound to a role and caseload (Idempotency-Key accepted)", SecretAnswer: true, Handle: h.apiTokenIssue},
 		{Method: "GET", Pattern: "/api/v1/tokens/{id}", Perm: access.TokensAdmin, Scope: staff, API: true, Summary: "One API token (never its secret)", Handle: h.apiTokenGet},
 		{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Perm: access.TokensAdmin, Scope: staff, API: true, Summary: "Revoke an API token", Handle: h.apiTokenRevoke},
 

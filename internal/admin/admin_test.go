@@ -396,12 +396,18 @@ func TestTokens(t *testing.T) {
 		if res.StatusCode != 200 || strings.Contains(out, `"secret"`) {
 			t.Fatalf("get: %d %s", res.StatusCode, out)
 		}
-		// Idempotency-Key: a repeat answers with the same token, and no
-		// second token is issued.
+		// Idempotency-Key: a repeat issues no second token and, because
+		// the secret is shown once, answers without it; the stored answer
+		// in the database holds no secret either.
 		res, first := f.api(t, "POST", "/api/v1/tokens", adm, `{"name":"prison service","role":"analyst","ttl_days":1}`, "Idempotency-Key", "tok-1")
 		res2, again := f.api(t, "POST", "/api/v1/tokens", adm, `{"name":"prison service","role":"analyst","ttl_days":1}`, "Idempotency-Key", "tok-1")
-		if res.StatusCode != 201 || res2.StatusCode != 201 || first != again {
-			t.Fatalf("idempotent issue: %d %d", res.StatusCode, res2.StatusCode)
+		if res.StatusCode != 201 || res2.StatusCode != 201 || !strings.Contains(first, `"secret"`) || strings.Contains(again, `"secret"`) ||
+			res2.Header.Get("Idempotent-Replayed") != "true" || res.Header.Get("Location") != res2.Header.Get("Location") {
+			t.Fatalf("idempotent issue: %d %d %s", res.StatusCode, res2.StatusCode, again)
+		}
+		var stored int
+		if err := f.d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM idempotency WHERE body LIKE '%secret":%'`).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("%d stored answers hold a token secret (%v)", stored, err)
 		}
 		if list, _ := f.acc.ListTokens(context.Background()); len(list) != 3 {
 			t.Fatalf("%d tokens after a repeated issue, want 3", len(list))

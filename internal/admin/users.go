@@ -86,9 +86,9 @@ func (h *Handlers) createStaff(ctx context.Context, lang i18n.Lang, n access.New
 	}
 	st, err := h.Access.CreateStaff(ctx, n)
 	if err != nil {
-		// The username passed validation, so a username error from the
-		// service can only mean that it is taken.
-		if e, ok := apperr.As(err); ok && e.Code == apperr.Invalid && len(e.Fields) == 1 && e.Fields[0].Field == "username" {
+		// A taken username is the service's conflict on that field; say it
+		// in the caller's language.
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict && len(e.Fields) == 1 && e.Fields[0].Field == "username" {
 			m := i18n.T(lang, "admin.staff.err.username_taken")
 			return access.Staff{}, &apperr.Error{Code: apperr.Conflict, Message: m, Fields: []apperr.FieldError{{Field: "username", Message: m}}}
 		}

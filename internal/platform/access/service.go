@@ -106,7 +106,7 @@ func (s *Service) CreateStaff(ctx context.Context, n NewStaff) (Staff, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO staff (id, username, display_name, role, password_hash, lang, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`,
 			st.ID, st.Username, st.DisplayName, string(st.Role), hash, n.Lang, tx.NowText())
 		if db.IsUniqueViolation(err) {
-			return apperr.Field("username", "This username is taken.")
+			return &apperr.Error{Code: apperr.Conflict, Message: "This username is taken.", Fields: []apperr.FieldError{{Field: "username", Message: "This username is taken."}}}
 		}
 		if err != nil {
 			return fmt.Errorf("access: create staff: %w", err)
@@ -584,7 +584,14 @@ func (s *Service) ReviewGrant(ctx context.Context, p *Principal, id string, just
 		err := tx.QueryRowContext(ctx, `UPDATE break_glass SET reviewed_by = $1, reviewed_at = $2, review_note = $3, review_ok = $4 WHERE id = $5 AND reviewed_at IS NULL RETURNING client_id, staff_id`,
 			p.ID, tx.NowText(), note, db.Bool(justified), id).Scan(&clientID, &staffID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return apperr.New(apperr.Conflict, "This access has already been reviewed, or does not exist.")
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM break_glass WHERE id = $1`, id).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return apperr.New(apperr.NotFound, "No such break-glass access.")
+			}
+			return apperr.New(apperr.Conflict, "This access has already been reviewed.")
 		}
 		if err != nil {
 			return err

@@ -117,10 +117,24 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p 
 		s.releaseKey(context.WithoutCancel(ctx), p.ID, key)
 		return
 	}
-	s.storeAnswer(context.WithoutCancel(ctx), p.ID, key, status, rec.body.String(), rec.Header().Get("Location"))
+	body := rec.body.String()
+	if rt.SecretAnswer {
+		body = `{"replayed":true,"detail":"The first answer held a secret that is shown only once."}`
+	}
+	s.storeAnswer(context.WithoutCancel(ctx), p.ID, key, status, body, rec.Header().Get("Location"))
 }
 
+// KeepKeys is how long an Idempotency-Key is remembered; a retry later
+// than this is a new request.
+const KeepKeys = 24 * time.Hour
+
 func (s *Server) claimKey(ctx context.Context, principal, key, route string) (bool, error) {
+	// Forget this caller's expired keys first, so the table stays bounded
+	// without a sweeper.
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM idempotency WHERE principal = $1 AND created_at < $2 AND status <> 0`,
+		principal, db.FormatTime(s.DB.Now().Add(-KeepKeys))); err != nil {
+		return false, err
+	}
 	res, err := s.DB.ExecContext(ctx, `INSERT INTO idempotency (key, principal, route, status, body, location, created_at) VALUES ($1,$2,$3,0,'','',$4) ON CONFLICT DO NOTHING`,
 		key, principal, route, db.FormatTime(s.DB.Now()))
 	if err != nil {

@@ -77,6 +77,10 @@ type Route struct {
 	// from them.
 	Request, Response any
 	Query             []string
+	// SecretAnswer marks a route whose answer holds a secret shown once
+	// (an API token): the idempotency store keeps its status and Location
+	// but not its body, so no secret rests in the database.
+	SecretAnswer bool
 }
 
 // ClientLocator resolves a client id to the id of the record that holds

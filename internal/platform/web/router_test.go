@@ -13,16 +13,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/db/dbtest"
 	_ "github.com/custodia/custodia/internal/platform/events"
 	"github.com/custodia/custodia/internal/platform/web"
 )
 
 type fixture struct {
+	db      *db.DB
 	srv     *httptest.Server
 	acc     *access.Service
 	created atomic.Int64
@@ -36,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(al.Close)
 	s := web.NewServer(d, acc, al, nil)
 	s.RegisterBase()
-	f := &fixture{acc: acc}
+	f := &fixture{acc: acc, db: d}
 	// Clients "in" live in unit U1, "out" in U2.
 	s.Locate = func(ctx context.Context, id string) (string, []string, error) {
 		switch id {
@@ -248,6 +251,23 @@ func TestProblemDetailsNameTheField(t *testing.T) {
 				t.Fatal("bad input changed something")
 			}
 		})
+	}
+}
+
+// TestIdempotencyKeysExpire: a key is remembered for KeepKeys, then the
+// same key is a new request and the old answer is gone from the table.
+func TestIdempotencyKeysExpire(t *testing.T) {
+	f := newFixture(t)
+	cw := f.token(t, access.CaseWorker, "*")
+	if res, _ := f.do(t, "POST", "/api/v1/things", cw, `{"name":"a"}`, "Idempotency-Key", "old"); res.StatusCode != 201 {
+		t.Fatal(res.StatusCode)
+	}
+	later := time.Now().Add(web.KeepKeys + time.Minute)
+	f.db.SetClock(func() time.Time { return later })
+	defer f.db.SetClock(time.Now)
+	res, _ := f.do(t, "POST", "/api/v1/things", cw, `{"name":"a"}`, "Idempotency-Key", "old")
+	if res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "" || f.created.Load() != 2 {
+		t.Fatalf("an expired key must start a new request: %d created=%d", res.StatusCode, f.created.Load())
 	}
 }
 
