@@ -107,13 +107,51 @@ func Write(ctx context.Context, tx *db.Tx, entries ...Entry) error {
 		return fmt.Errorf("audit: no actor in context")
 	}
 	flag(ctx, entries)
-	return appendRecords(ctx, tx, a, tx.Now, entries)
+	queue(ctx, tx, a, entries)
+	return nil
 }
 
 // WriteAs appends entries for an explicit actor (sign-in, before a
 // session exists).
 func WriteAs(ctx context.Context, tx *db.Tx, a Actor, entries ...Entry) error {
-	return appendRecords(ctx, tx, a, tx.Now, entries)
+	queue(ctx, tx, a, entries)
+	return nil
+}
+
+type pendingKey struct{}
+
+type pendingGroup struct {
+	a       Actor
+	entries []Entry
+}
+
+// queue holds the entries on the transaction and appends them to the
+// chain as its last work before COMMIT. They still commit with the change
+// or not at all; but the chain's head row — which serialises every
+// audited write — is locked only for the moment of the commit instead of
+// for the whole transaction.
+func queue(ctx context.Context, tx *db.Tx, a Actor, entries []Entry) {
+	if len(entries) == 0 {
+		return
+	}
+	p, _ := tx.Local(pendingKey{}).(*[]pendingGroup)
+	if p == nil {
+		p = &[]pendingGroup{}
+		tx.SetLocal(pendingKey{}, p)
+		tx.BeforeCommit(func() error {
+			for _, g := range *p {
+				if err := appendRecords(ctx, tx, g.a, tx.Now, g.entries); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if n := len(*p); n > 0 && (*p)[n-1].a == a {
+		(*p)[n-1].entries = append((*p)[n-1].entries, entries...)
+		return
+	}
+	*p = append(*p, pendingGroup{a: a, entries: append([]Entry(nil), entries...)})
 }
 
 // insertChunk is how many records one INSERT carries.

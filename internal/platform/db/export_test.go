@@ -16,3 +16,6 @@ func SwapModules(ms []Module) (restore func()) {
 		modulesMu.Unlock()
 	}
 }
+
+// CachedStatements is how many statements the SQLite cache holds.
+func (db *DB) CachedStatements() int { return int(db.nstmts.Load()) }
