@@ -485,13 +485,7 @@ func overlaps(a, b Closure) bool {
 
 // Tree lists institutions with their units, and offices, with bed counts.
 func (s *Service) Tree(ctx context.Context) ([]Location, error) {
-	var out []Location
-	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		var err error
-		out, err = tree(ctx, tx)
-		return err
-	})
-	return out, err
+	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]Location, error) { return tree(ctx, tx) })
 }
 
 // Location returns one location with counts (and units for institutions).
@@ -522,48 +516,24 @@ func (s *Service) Location(ctx context.Context, id string) (*Location, error) {
 // Cells lists the cells of a unit, or of every unit of an institution,
 // with their current closures.
 func (s *Service) Cells(ctx context.Context, locationID string) ([]Cell, error) {
-	var out []Cell
-	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		var err error
-		out, err = listCells(ctx, tx, locationID)
-		return err
-	})
-	return out, err
+	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]Cell, error) { return listCells(ctx, tx, locationID) })
 }
 
 // Cell returns one cell with its closures.
 func (s *Service) Cell(ctx context.Context, id string) (*Cell, error) {
-	var out *Cell
-	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		var err error
-		out, err = getCell(ctx, tx, id)
-		return err
-	})
-	return out, err
+	return db.Read(ctx, s.DB, func(tx *db.Tx) (*Cell, error) { return getCell(ctx, tx, id) })
 }
 
 // Lineage returns the location and its ancestors, nearest first: a cell
 // gives cell, unit, institution; a unit gives unit, institution. A
 // caseload naming any of them covers the location.
 func (s *Service) Lineage(ctx context.Context, id string) ([]string, error) {
-	var out []string
-	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		var err error
-		out, err = lineage(ctx, tx, id)
-		return err
-	})
-	return out, err
+	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]string, error) { return lineage(ctx, tx, id) })
 }
 
 // Names returns display names of locations and cells by id.
 func (s *Service) Names(ctx context.Context, ids []string) (map[string]string, error) {
-	var out map[string]string
-	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		var err error
-		out, err = LocationNames(ctx, tx, ids)
-		return err
-	})
-	return out, err
+	return db.Read(ctx, s.DB, func(tx *db.Tx) (map[string]string, error) { return LocationNames(ctx, tx, ids) })
 }
 
 func record(ctx context.Context, tx *db.Tx, action, objType, objID, event string, data map[string]any) error {

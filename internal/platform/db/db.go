@@ -246,6 +246,18 @@ func (db *DB) ReadOnly(ctx context.Context, f func(tx *Tx) error) error {
 	return db.transactOnce(ctx, f, true)
 }
 
+// Read runs f in a read-only transaction and returns its value: the shape
+// of every service method that only reads.
+func Read[T any](ctx context.Context, d *DB, f func(tx *Tx) (T, error)) (T, error) {
+	var out T
+	err := d.ReadOnly(ctx, func(tx *Tx) error {
+		var err error
+		out, err = f(tx)
+		return err
+	})
+	return out, err
+}
+
 func (db *DB) transactOnce(ctx context.Context, f func(tx *Tx) error, readOnly bool) error {
 	if !readOnly && db.writer != nil {
 		t := time.NewTimer(writeWait)
