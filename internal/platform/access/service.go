@@ -176,12 +176,15 @@ func (s *Service) ListStaff(ctx context.Context) ([]Staff, error) {
 		out = append(out, st)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("access: list staff: %w", err)
+	}
 	for i := range out {
 		if out[i].Caseload, err = loadCaseload(ctx, s.DB, "staff_caseload", "staff_id", out[i].ID); err != nil {
 			return nil, err
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ResetPassword sets a new password, clears a lockout and ends the
@@ -424,6 +427,9 @@ func (s *Service) ListTokens(ctx context.Context) ([]Token, error) {
 		out = append(out, t)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("access: list tokens: %w", err)
+	}
 	for i := range out {
 		if out[i].Caseload, err = loadCaseload(ctx, s.DB, "api_token_caseload", "token_id", out[i].ID); err != nil {
 			return nil, err
