@@ -64,6 +64,7 @@ func commands() []command {
 		{"users", "custodia users add|reset|list --db URL …", "Create staff accounts, reset passwords, list accounts.", runUsers},
 		{"audit", "custodia audit verify --db URL", "Walk the hash-chained audit log; exit 1 naming the first bad record.", runAudit},
 		{"bench", "custodia bench register [--db URL] [--clients 100000] [--duration 10s]", "Measure reads, writes and search; print a table.", runBench},
+		{"export", exportUsage, exportHelp, runExport},
 		{"help", "custodia help [command]", "Show this help, or a command's flags.", nil},
 	}
 }
