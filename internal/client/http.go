@@ -68,6 +68,9 @@ func (h *Handlers) routes() []web.Route {
 		{Method: "POST", Pattern: "/clients/{id}/alerts/{alert}/end", Perm: access.ClientAlert, Scope: client, Summary: "End an alert now", Handle: h.endAlert},
 		{Method: "GET", Pattern: "/clients/{id}/edit", Perm: access.ClientWrite, Scope: client, Summary: "Form: edit a person's details", Handle: h.editPage},
 		{Method: "POST", Pattern: "/clients/{id}/edit", Perm: access.ClientWrite, Scope: client, Summary: "Save a person's details (refused when someone else saved first)", Handle: h.update},
+		{Method: "GET", Pattern: "/clients/{id}/photo", Perm: access.ClientRead, Scope: client, Summary: "The person's photo (JPEG or PNG; never cached; every fetch is an audited read)", Handle: h.photo},
+		{Method: "POST", Pattern: "/clients/{id}/photo", Perm: access.ClientWrite, Scope: client, MaxBody: photoMaxBody, Summary: "Upload or replace the person's photo (multipart form; JPEG or PNG, at most 2 MiB)", Handle: h.uploadPhoto},
+		{Method: "POST", Pattern: "/clients/{id}/photo/delete", Perm: access.ClientWrite, Scope: client, Summary: "Remove the person's photo", Handle: h.removePhoto},
 		{Method: "POST", Pattern: "/clients/{id}/merge", Perm: access.ClientMerge, Scope: client, Summary: "Merge a duplicate record into this one (preview, then confirm)", Handle: h.merge},
 		{Method: "POST", Pattern: "/clients/{id}/merges/{merge}/undo", Perm: access.ClientMerge, Scope: client, Summary: "Undo a merge into this record", Handle: h.undoMerge},
 		// Break-glass is how a caller outside the caseload gets in, so the
@@ -83,6 +86,9 @@ func (h *Handlers) routes() []web.Route {
 		{Method: "PUT", Pattern: "/api/v1/clients/{id}", Perm: access.ClientWrite, Scope: client, API: true, Summary: "Replace a person's details (version required; 409 when stale)", Handle: h.apiPut, Request: DetailsUpdate{}, Response: &Client{}},
 		{Method: "PATCH", Pattern: "/api/v1/clients/{id}", Perm: access.ClientWrite, Scope: client, API: true, Summary: "Change some of a person's details (JSON merge patch with version; 409 when stale)", Handle: h.apiPatch, Request: DetailsPatch{}, Response: &Client{}},
 		{Method: "GET", Pattern: "/api/v1/clients/{id}/timeline", Perm: access.ClientRead, Scope: client, API: true, Summary: "A person's timeline, newest first (before = cursor or RFC 3339 time, limit)", Handle: h.apiTimeline, Query: []string{"before", "limit"}, Response: TimelineResult{}},
+		{Method: "GET", Pattern: "/api/v1/clients/{id}/photo", Perm: access.ClientRead, Scope: client, API: true, Summary: "The person's photo: the image itself (image/jpeg or image/png), never cached; every fetch is an audited read", Handle: h.photo},
+		{Method: "PUT", Pattern: "/api/v1/clients/{id}/photo", Perm: access.ClientWrite, Scope: client, API: true, MaxBody: photoMaxBody, Summary: "Set or replace the person's photo: the raw JPEG or PNG (at most 2 MiB) as the body, with its Content-Type; If-Match may carry the record's version (409 when stale)", Handle: h.apiPutPhoto, Response: PhotoChange{}},
+		{Method: "DELETE", Pattern: "/api/v1/clients/{id}/photo", Perm: access.ClientWrite, Scope: client, API: true, Summary: "Remove the person's photo; If-Match may carry the record's version (409 when stale)", Handle: h.apiDeletePhoto, Response: PhotoChange{}},
 		{Method: "POST", Pattern: "/api/v1/clients/{id}/legal-bases", Perm: access.ClientWrite, Scope: client, API: true, Summary: "Record a legal basis (Idempotency-Key accepted)", Handle: h.apiAddBasis, Request: NewLegalBasis{}, Response: LegalBasis{}},
 		{Method: "GET", Pattern: "/api/v1/clients/{id}/legal-bases/{basis}", Perm: access.ClientRead, Scope: client, API: true, Summary: "One legal basis", Handle: h.apiGetBasis, Response: LegalBasis{}},
 		{Method: "POST", Pattern: "/api/v1/clients/{id}/movements", Perm: access.ClientMove, Scope: client, API: true, Summary: "Record a movement by the transition table (version required; Idempotency-Key accepted)", Handle: h.apiMove, Request: MoveRequest{}, Response: Moved{}},
@@ -117,7 +123,7 @@ func (s Status) CSSClass() string {
 	return "unknown"
 }
 
-var historyKinds = []string{"registered", "details", "legal_basis", "alert", "merge", "merge_undone"}
+var historyKinds = []string{"registered", "details", "legal_basis", "alert", "merge", "merge_undone", "photo"}
 
 // KindKey is the catalogue key naming a timeline line's kind; kinds that
 // other capabilities add show as a plain entry.
@@ -195,6 +201,12 @@ var msgRules = []struct {
 	{regexp.MustCompile(`^This alert has already ended\.$`), "clients.err.alert_ended"},
 	{regexp.MustCompile(`^This client has no such (?:alert|merge)\.$`), "clients.err.not_found"},
 	{regexp.MustCompile(`^This client is outside your caseload`), "clients.err.outside_caseload"},
+	{regexp.MustCompile(`^Choose a photo \(JPEG or PNG\)\.$`), "clients.err.photo_required"},
+	{regexp.MustCompile(`^This is not a JPEG or PNG image\.$`), "clients.err.photo_type"},
+	{regexp.MustCompile(`^The photo is larger than 2 MiB`), "clients.err.photo_too_large"},
+	{regexp.MustCompile(`^The image is (\d+) × (\d+) pixels;`), "clients.err.photo_dimensions"},
+	{regexp.MustCompile(`^The upload could not be read\.$`), "clients.err.photo_unreadable"},
+	{regexp.MustCompile(`^This client has no photo\.$`), "clients.err.no_photo"},
 }
 
 var transitionRe = regexp.MustCompile(`^(?:Not allowed: )?cannot (.+) a client who is (.+?)\.?$`)

@@ -199,16 +199,11 @@ func (h *Handlers) apiAddBasis(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) apiGetBasis(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.Client.Get(r.Context(), clientID(r))
+	b, err := h.Client.LegalBasis(r.Context(), clientID(r), r.PathValue("basis"))
 	if err != nil {
 		return err
 	}
-	for _, b := range c.LegalBases {
-		if b.ID == r.PathValue("basis") {
-			return web.WriteJSON(w, http.StatusOK, b)
-		}
-	}
-	return apperr.New(apperr.NotFound, "This client has no such legal basis.")
+	return web.WriteJSON(w, http.StatusOK, b)
 }
 
 // MoveRequest is the body of POST /api/v1/clients/{id}/movements: a

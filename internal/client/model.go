@@ -145,6 +145,7 @@ type Client struct {
 	Alerts      []Alert      `json:"alerts,omitempty"`
 	LegalBases  []LegalBasis `json:"legal_bases,omitempty"`
 	Stays       []Stay       `json:"stays,omitempty"`
+	Photo       *PhotoInfo   `json:"photo,omitempty"`
 	AllowedNext []Action     `json:"allowed_actions,omitempty"`
 }
 

@@ -126,7 +126,7 @@ func (s *Service) Occupants(ctx context.Context, locationIDs []string) ([]Occupa
 	})
 	entries := make([]audit.Entry, len(out))
 	for i, o := range out {
-		entries[i] = audit.Entry{Action: "client.roll.read", ClientID: o.ID, ObjectType: "client", ObjectID: o.ID, Detail: "listed on the nominal roll"}
+		entries[i] = audit.Entry{Action: "client.roll.read", ClientID: o.ID, ObjectType: "client", ObjectID: o.ID, Detail: "listed on the nominal roll " + readDetail(readRoll)}
 	}
 	for lo := 0; lo < len(entries); lo += maxReadEntries {
 		if err := s.Audit.RecordRead(ctx, entries[lo:min(lo+maxReadEntries, len(entries))]...); err != nil {

@@ -320,13 +320,16 @@ func (s *Service) Get(ctx context.Context, id string) (*Client, error) {
 		if c.Stays, err = loadStays(ctx, tx, id); err != nil {
 			return err
 		}
+		if c.Photo, err = loadPhotoInfo(ctx, tx, id); err != nil {
+			return err
+		}
 		return s.nameLocation(ctx, tx, c.Location)
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.AllowedNext = Allowed(c.Status)
-	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.read", ClientID: c.ID, ObjectType: "client", ObjectID: c.ID}); err != nil {
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.read", ClientID: c.ID, ObjectType: "client", ObjectID: c.ID, Detail: readDetail(readRecord)}); err != nil {
 		return nil, fmt.Errorf("client: audit read: %w", err)
 	}
 	return c, nil
@@ -388,7 +391,7 @@ func (s *Service) TimelinePage(ctx context.Context, id, cursor string, limit int
 		last := h[limit-1]
 		next = db.FormatTime(last.At) + "~" + last.ID
 	}
-	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.timeline.read", ClientID: id, ObjectType: "client", ObjectID: id}); err != nil {
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.timeline.read", ClientID: id, ObjectType: "client", ObjectID: id, Detail: readDetail(readTimeline)}); err != nil {
 		return nil, "", fmt.Errorf("client: audit read: %w", err)
 	}
 	return h, next, nil
@@ -427,10 +430,27 @@ func (s *Service) Movement(ctx context.Context, clientID, id string) (Movement, 
 	if err != nil {
 		return m, err
 	}
-	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.movement.read", ClientID: clientID, ObjectType: "movement", ObjectID: id}); err != nil {
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.movement.read", ClientID: clientID, ObjectType: "movement", ObjectID: id, Detail: readDetail(readMovement)}); err != nil {
 		return m, fmt.Errorf("client: audit read: %w", err)
 	}
 	return m, nil
+}
+
+// LegalBasis reads one of the person's legal bases (audited as a read of
+// the legal basis alone).
+func (s *Service) LegalBasis(ctx context.Context, clientID, id string) (LegalBasis, error) {
+	bases, err := loadBases(ctx, s.DB, clientID)
+	if err != nil {
+		return LegalBasis{}, fmt.Errorf("client: legal basis: %w", err)
+	}
+	i := slices.IndexFunc(bases, func(b LegalBasis) bool { return b.ID == id })
+	if i < 0 {
+		return LegalBasis{}, apperr.New(apperr.NotFound, "This client has no such legal basis.")
+	}
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.legal_basis.read", ClientID: clientID, ObjectType: "legal_basis", ObjectID: id, Detail: readDetail(readBasis)}); err != nil {
+		return LegalBasis{}, fmt.Errorf("client: audit read: %w", err)
+	}
+	return bases[i], nil
 }
 
 // AddHistory puts a line on a person's timeline inside another
@@ -979,7 +999,11 @@ func (s *Service) Search(ctx context.Context, p *access.Principal, q string, lim
 			sm.Location, sm.Alerts, sm.Status = Location{}, nil, ""
 		}
 		out = append(out, *sm)
-		entries = append(entries, audit.Entry{Action: "client.search_hit", ClientID: sm.ID, Detail: "listed in search results"})
+		shown := readDetail(readHit)
+		if !sm.InCaseload {
+			shown = readDetail(readHitOut)
+		}
+		entries = append(entries, audit.Entry{Action: "client.search_hit", ClientID: sm.ID, Detail: "listed in search results " + shown})
 	}
 	if len(out) > 0 {
 		if err := s.Audit.RecordRead(ctx, entries...); err != nil {

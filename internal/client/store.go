@@ -22,6 +22,8 @@ var migrations embed.FS
 func init() {
 	sub, _ := fs.Sub(migrations, "migrations")
 	db.Register(db.Module{Name: "client", FS: sub})
+	// After Register: the classes come from the register's own schema.
+	readDetails = mustReadClasses()
 }
 
 // querier is what both *db.DB and *db.Tx offer.

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package client
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/i18n"
+	"github.com/custodia/custodia/internal/platform/web"
+)
+
+// photoMaxBody is the body limit of the photo routes: the photo and room
+// for the multipart framing and the form's other fields.
+const photoMaxBody = MaxPhotoBytes + 64<<10
+
+func photoTooLarge() error { return apperr.New(apperr.TooLarge, msgPhotoTooLarge) }
+
+// photo serves the person's photo (page and API). It is never cached: the
+// image is special-category data and every fetch is an audited read.
+func (h *Handlers) photo(w http.ResponseWriter, r *http.Request) error {
+	p, data, err := h.Client.Photo(r.Context(), clientID(r))
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", p.ContentType)
+	hd.Set("Content-Length", strconv.Itoa(len(data)))
+	hd.Set("Cache-Control", "private, no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("Content-Disposition", `inline; filename="photo`+map[string]string{"image/jpeg": ".jpg", "image/png": ".png"}[p.ContentType]+`"`)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// formPhoto reads the uploaded file of the photo form.
+func formPhoto(r *http.Request) ([]byte, error) {
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return nil, apperr.Field("photo", msgPhotoTooLarge)
+		case errors.Is(err, http.ErrNotMultipart):
+			return nil, apperr.Field("photo", msgPhotoRequired)
+		}
+		return nil, apperr.Field("photo", "The upload could not be read.")
+	}
+	f, fh, err := r.FormFile("photo")
+	if err != nil {
+		return nil, apperr.Field("photo", msgPhotoRequired)
+	}
+	defer f.Close()
+	if fh.Size > MaxPhotoBytes {
+		return nil, apperr.Field("photo", msgPhotoTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxPhotoBytes+1))
+	if err != nil {
+		return nil, apperr.Field("photo", "The upload could not be read.")
+	}
+	if len(data) > MaxPhotoBytes {
+		return nil, apperr.Field("photo", msgPhotoTooLarge)
+	}
+	return data, nil
+}
+
+// uploadPhoto is the photo form: a multipart upload with the record's
+// version. A bad file comes back on the form with a message (422).
+func (h *Handlers) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
+	id := clientID(r)
+	data, err := formPhoto(r)
+	var v int
+	if err == nil {
+		v, err = formInt(r.PostForm, "version")
+	}
+	if err == nil {
+		_, err = h.Client.SetPhoto(r.Context(), id, v, data, "")
+	}
+	if err != nil {
+		return h.formFail(w, r, id, "photo", err)
+	}
+	return web.Redirect(w, r, backTo(id), i18n.T(web.LangOf(r), "clients.flash.photo_saved"), "")
+}
+
+func (h *Handlers) removePhoto(w http.ResponseWriter, r *http.Request) error {
+	id := clientID(r)
+	v, err := formInt(r.PostForm, "version")
+	if err == nil {
+		_, err = h.Client.RemovePhoto(r.Context(), id, v)
+	}
+	if err != nil {
+		return h.formFail(w, r, id, "photo", err)
+	}
+	return web.Redirect(w, r, backTo(id), i18n.T(web.LangOf(r), "clients.flash.photo_removed"), "")
+}
+
+// ifMatch reads the optional If-Match header as a record version ("3" or
+// 3); absent is 0, which skips the version check.
+func ifMatch(r *http.Request) (int, error) {
+	s := strings.TrimSpace(r.Header.Get("If-Match"))
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(s, "W/"), `"`))
+	if err != nil || n < 1 {
+		return 0, apperr.Field("If-Match", `Send the record's version you read, e.g. "3".`)
+	}
+	return n, nil
+}
+
+// apiPutPhoto sets or replaces the photo from the raw request body.
+func (h *Handlers) apiPutPhoto(w http.ResponseWriter, r *http.Request) error {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
+		return &apperr.Error{Code: "unsupported", Message: "Send the photo as the request body with Content-Type image/jpeg or image/png."}
+	}
+	v, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxPhotoBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return photoTooLarge()
+		}
+		return apperr.Field("body", "The body could not be read.")
+	}
+	if len(data) > MaxPhotoBytes {
+		return photoTooLarge()
+	}
+	out, err := h.Client.SetPhoto(r.Context(), clientID(r), v, data, ct)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handlers) apiDeletePhoto(w http.ResponseWriter, r *http.Request) error {
+	v, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	out, err := h.Client.RemovePhoto(r.Context(), clientID(r), v)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}

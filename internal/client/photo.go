@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package client
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // registers the JPEG decoder for image.DecodeConfig
+	_ "image/png"  // registers the PNG decoder for image.DecodeConfig
+	"time"
+
+	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/audit"
+	"github.com/custodia/custodia/internal/platform/db"
+	"github.com/custodia/custodia/internal/platform/events"
+)
+
+// Photo limits. A photo is a JPEG or PNG of at most MaxPhotoBytes whose
+// sides are photoMinSide to photoMaxSide pixels and at most photoMaxRatio
+// times as long as each other.
+const (
+	MaxPhotoBytes  = 2 << 20
+	photoMinSide   = 32
+	photoMaxSide   = 8000
+	photoMaxRatio  = 4
+	photoThumbSide = 120
+)
+
+// photoTypes maps the formats image.DecodeConfig names to the content
+// types a photo is stored and served as.
+var photoTypes = map[string]string{"jpeg": "image/jpeg", "png": "image/png"}
+
+// PhotoInfo describes a person's photo without its bytes.
+type PhotoInfo struct {
+	ID          string    `json:"id"`
+	ContentType string    `json:"content_type"`
+	Size        int       `json:"size"`
+	Width       int       `json:"width"`
+	Height      int       `json:"height"`
+	UploadedBy  string    `json:"uploaded_by"`
+	UploadedAt  time.Time `json:"uploaded_at"`
+}
+
+// ThumbWidth and ThumbHeight are the photo's size in the page header:
+// the longer side photoThumbSide pixels, the aspect ratio kept.
+func (p *PhotoInfo) ThumbWidth() int { w, _ := p.thumb(); return w }
+
+// ThumbHeight: see ThumbWidth.
+func (p *PhotoInfo) ThumbHeight() int { _, h := p.thumb(); return h }
+
+func (p *PhotoInfo) thumb() (int, int) {
+	if p.Width <= 0 || p.Height <= 0 {
+		return photoThumbSide, photoThumbSide
+	}
+	if p.Width >= p.Height {
+		return photoThumbSide, max(1, p.Height*photoThumbSide/p.Width)
+	}
+	return max(1, p.Width*photoThumbSide/p.Height), photoThumbSide
+}
+
+// PhotoChange is what setting or removing a photo did: the record's new
+// version and the photo now on it (none after a removal).
+type PhotoChange struct {
+	ClientVersion int        `json:"client_version"`
+	Photo         *PhotoInfo `json:"photo,omitempty"`
+}
+
+// Messages the web layer translates (msgRules) and tests compare.
+const (
+	msgPhotoRequired = "Choose a photo (JPEG or PNG)."
+	msgPhotoType     = "This is not a JPEG or PNG image."
+	msgPhotoTooLarge = "The photo is larger than 2 MiB; use a smaller one."
+	msgNoPhoto       = "This client has no photo."
+)
+
+// checkPhoto validates an uploaded image by decoding its header: it must
+// be a JPEG or PNG (whatever its name or declared type says), at most
+// MaxPhotoBytes, with the dimensions of a photo. declared, when not
+// empty, is the content type the sender named; it must match the image.
+// It returns the content type to store and serve.
+func checkPhoto(data []byte, declared string) (string, image.Config, error) {
+	switch {
+	case len(data) == 0:
+		return "", image.Config{}, apperr.Field("photo", msgPhotoRequired)
+	case len(data) > MaxPhotoBytes:
+		return "", image.Config{}, apperr.Field("photo", msgPhotoTooLarge)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	ct, ok := photoTypes[format]
+	if err != nil || !ok {
+		return "", image.Config{}, apperr.Field("photo", msgPhotoType)
+	}
+	w, h := cfg.Width, cfg.Height
+	if w < photoMinSide || h < photoMinSide || w > photoMaxSide || h > photoMaxSide || w > h*photoMaxRatio || h > w*photoMaxRatio {
+		return "", image.Config{}, apperr.Field("photo", fmt.Sprintf("The image is %d × %d pixels; a photo must be %d to %d pixels on each side, and neither side more than %d times the other.",
+			w, h, photoMinSide, photoMaxSide, photoMaxRatio))
+	}
+	if declared != "" && declared != ct {
+		return "", image.Config{}, apperr.Field("photo", fmt.Sprintf("The Content-Type says %s but the image is %s.", declared, ct))
+	}
+	return ct, cfg, nil
+}
+
+// SetPhoto puts a photo on the person's record, replacing any photo
+// there. version is the record's version the caller read; 0 skips the
+// check (the API's If-Match is optional). The record's version goes up,
+// so an edit made from an older copy of the record is refused; the change
+// is audited, on the timeline and announced (client.photo_changed) in the
+// same transaction. declared is the content type the sender named ("" for
+// a form upload, where the browser's guess is not worth checking).
+func (s *Service) SetPhoto(ctx context.Context, clientID string, version int, data []byte, declared string) (PhotoChange, error) {
+	ct, cfg, err := checkPhoto(data, declared)
+	if err != nil {
+		return PhotoChange{}, err
+	}
+	var out PhotoChange
+	err = s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := photoTarget(ctx, tx, clientID, version)
+		if err != nil {
+			return err
+		}
+		old, err := loadPhotoInfo(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM client_photos WHERE id = $1`, old.ID); err != nil {
+				return fmt.Errorf("client: replace photo: %w", err)
+			}
+		}
+		a := actorOf(ctx)
+		p := &PhotoInfo{ID: db.NewID(), ContentType: ct, Size: len(data), Width: cfg.Width, Height: cfg.Height, UploadedBy: a.ID, UploadedAt: tx.Now}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO client_photos (id, client_id, content_type, image, byte_size, width, height, uploaded_by, uploaded_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, p.ID, clientID, p.ContentType, data, p.Size, p.Width, p.Height, p.UploadedBy, tx.NowText()); err != nil {
+			return fmt.Errorf("client: photo: %w", err)
+		}
+		change, summary := "added", "Photo added"
+		if old != nil {
+			change, summary = "replaced", "Photo replaced"
+		}
+		if out.ClientVersion, err = bumpVersion(ctx, tx, c); err != nil {
+			return err
+		}
+		out.Photo = p
+		if err := insertHistory(ctx, tx, clientID, "photo", summary, a.ID, a.Name, "photo", p.ID); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.photo.set", ClientID: clientID, ObjectType: "photo", ObjectID: p.ID,
+			Detail: fmt.Sprintf("change=%s type=%s bytes=%d size=%dx%d", change, ct, p.Size, p.Width, p.Height)}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.photo_changed", clientID, map[string]any{"client_id": clientID, "photo_id": p.ID, "change": change, "version": out.ClientVersion})
+	})
+	if err != nil {
+		return PhotoChange{}, err
+	}
+	return out, nil
+}
+
+// RemovePhoto takes the photo off the person's record (the bytes are
+// deleted). version works as in SetPhoto. No photo is NotFound.
+func (s *Service) RemovePhoto(ctx context.Context, clientID string, version int) (PhotoChange, error) {
+	var out PhotoChange
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		c, err := photoTarget(ctx, tx, clientID, version)
+		if err != nil {
+			return err
+		}
+		old, err := loadPhotoInfo(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return apperr.New(apperr.NotFound, msgNoPhoto)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_photos WHERE id = $1`, old.ID); err != nil {
+			return fmt.Errorf("client: remove photo: %w", err)
+		}
+		if out.ClientVersion, err = bumpVersion(ctx, tx, c); err != nil {
+			return err
+		}
+		a := actorOf(ctx)
+		if err := insertHistory(ctx, tx, clientID, "photo", "Photo removed", a.ID, a.Name, "photo", old.ID); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.photo.remove", ClientID: clientID, ObjectType: "photo", ObjectID: old.ID, Detail: "change=removed"}); err != nil {
+			return err
+		}
+		return events.Emit(ctx, tx, "client.photo_changed", clientID, map[string]any{"client_id": clientID, "photo_id": old.ID, "change": "removed", "version": out.ClientVersion})
+	})
+	if err != nil {
+		return PhotoChange{}, err
+	}
+	return out, nil
+}
+
+// Photo returns the person's photo with its bytes. Every fetch is an
+// audited read, durable before the bytes are returned. No photo is
+// NotFound.
+func (s *Service) Photo(ctx context.Context, clientID string) (PhotoInfo, []byte, error) {
+	var p PhotoInfo
+	var data []byte
+	var at string
+	err := s.DB.QueryRowContext(ctx, `SELECT id, content_type, image, byte_size, width, height, uploaded_by, uploaded_at FROM client_photos WHERE client_id = $1`, clientID).
+		Scan(&p.ID, &p.ContentType, &data, &p.Size, &p.Width, &p.Height, &p.UploadedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil, apperr.New(apperr.NotFound, msgNoPhoto)
+	}
+	if err != nil {
+		return p, nil, fmt.Errorf("client: photo: %w", err)
+	}
+	p.UploadedAt = db.MustTime(at)
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.photo.read", ClientID: clientID, ObjectType: "photo", ObjectID: p.ID, Detail: readDetail(readPhoto)}); err != nil {
+		return p, nil, fmt.Errorf("client: audit read: %w", err)
+	}
+	return p, data, nil
+}
+
+// photoTarget loads the record a photo change is for and checks that it
+// is current and at version (0: any version).
+func photoTarget(ctx context.Context, tx *db.Tx, clientID string, version int) (*Client, error) {
+	c, err := findClient(ctx, tx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.MergedInto != "" {
+		return nil, apperr.New(apperr.Conflict, "This record was merged into another; edit that one.")
+	}
+	if version != 0 && c.Version != version {
+		return nil, apperr.StaleVersion("client", c.Version)
+	}
+	return c, nil
+}
+
+// bumpVersion raises the record's version (a change to it without other
+// columns) and returns the new one.
+func bumpVersion(ctx context.Context, tx *db.Tx, c *Client) (int, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3`, tx.NowText(), c.ID, c.Version)
+	if err != nil {
+		return 0, fmt.Errorf("client: version: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return 0, apperr.StaleVersion("client", c.Version)
+	}
+	return c.Version + 1, nil
+}
+
+// loadPhotoInfo reads what is known about the person's photo, without the
+// bytes; nil when there is none.
+func loadPhotoInfo(ctx context.Context, q querier, clientID string) (*PhotoInfo, error) {
+	var p PhotoInfo
+	var at string
+	err := q.QueryRowContext(ctx, `SELECT id, content_type, byte_size, width, height, uploaded_by, uploaded_at FROM client_photos WHERE client_id = $1`, clientID).
+		Scan(&p.ID, &p.ContentType, &p.Size, &p.Width, &p.Height, &p.UploadedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client: photo info: %w", err)
+	}
+	p.UploadedAt = db.MustTime(at)
+	return &p, nil
+}
