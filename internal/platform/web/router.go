@@ -289,11 +289,28 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 		}
+		// The body limit comes first: the CSRF check may read a form body.
+		limit := rt.MaxBody
+		if limit == 0 {
+			limit = 1 << 20
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		// Cookie-authenticated writes must carry the session's CSRF token;
 		// bearer requests carry no ambient credentials and need none.
 		if p != nil && !bearer && !safeMethod(r.Method) {
 			tok := r.Header.Get("X-CSRF-Token")
 			if tok == "" {
+				var err error
+				if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+					err = r.ParseMultipartForm(limit)
+				} else {
+					err = r.ParseForm()
+				}
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					s.fail(w, r, rt, apperr.New(apperr.TooLarge, "The request body is larger than %d bytes.", mbe.Limit))
+					return
+				}
 				tok = r.PostFormValue("csrf")
 			}
 			if tok == "" || tok != p.CSRF {
@@ -323,11 +340,6 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 		}
-		limit := rt.MaxBody
-		if limit == 0 {
-			limit = 1 << 20
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if r.Method == http.MethodPost && p != nil {
 			if key := idempotencyKey(r); key != "" {
 				s.idempotent(w, r, rt, p, key)

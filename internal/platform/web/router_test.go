@@ -346,4 +346,18 @@ func TestCSRF(t *testing.T) {
 	if s := post(sess.CSRF); s != 303 {
 		t.Fatalf("right CSRF token: %d", s)
 	}
+	// A form body over the limit is refused before the CSRF check reads
+	// it whole.
+	big := "csrf=" + sess.CSRF + "&x=" + strings.Repeat("a", 2<<20)
+	req, _ := http.NewRequest("POST", f.srv.URL+"/ui/things", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "custodia_session", Value: sess.Token})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversize form: %d, want 413", res.StatusCode)
+	}
 }
