@@ -337,7 +337,7 @@ func TestStaffUI(t *testing.T) {
 			t.Fatalf("duplicate: %d %s", res.StatusCode, out)
 		}
 		res, out = f.ui(t, "GET", "/admin/users", &sess, nil)
-		if !strings.Contains(out, "Anna Berg") || !strings.Contains(out, "Kumla") {
+		if res.StatusCode != 200 || !strings.Contains(out, "Anna Berg") || !strings.Contains(out, "Kumla") {
 			t.Fatalf("list after create: %s", out)
 		}
 
@@ -454,7 +454,7 @@ func TestTokens(t *testing.T) {
 		if res.StatusCode != 303 {
 			t.Fatalf("revoke: %d", res.StatusCode)
 		}
-		if res, out = f.ui(t, "GET", "/admin/tokens", &sess, nil); !strings.Contains(out, "Revoked") {
+		if res, out = f.ui(t, "GET", "/admin/tokens", &sess, nil); res.StatusCode != 200 || !strings.Contains(out, "Revoked") {
 			t.Fatalf("revoked token not shown as revoked: %s", out)
 		}
 	})
@@ -538,12 +538,12 @@ func TestAuditSearch(t *testing.T) {
 		// Paging.
 		res, out = f.api(t, "GET", "/api/v1/audit?from=2024-01-01&to=2024-12-31&limit=2", aud, "")
 		p1 := page(t, out)
-		if len(p1.Items) != 2 || p1.NextBefore == 0 {
+		if res.StatusCode != 200 || len(p1.Items) != 2 || p1.NextBefore == 0 {
 			t.Fatalf("page 1: %s", out)
 		}
 		res, out = f.api(t, "GET", fmt.Sprintf("/api/v1/audit?from=2024-01-01&to=2024-12-31&limit=2&before=%d", p1.NextBefore), aud, "")
 		p2 := page(t, out)
-		if len(p2.Items) != 1 || p2.NextBefore != 0 || p2.Items[0].Seq >= p1.Items[1].Seq {
+		if res.StatusCode != 200 || len(p2.Items) != 1 || p2.NextBefore != 0 || p2.Items[0].Seq >= p1.Items[1].Seq {
 			t.Fatalf("page 2: %s", out)
 		}
 		// Bad filters.
@@ -712,7 +712,7 @@ func TestBreakGlassReview(t *testing.T) {
 		res, out = f.api(t, "GET", "/api/v1/break-glass", sec, "")
 		var all struct{ Items []access.Grant }
 		json.Unmarshal([]byte(out), &all)
-		if len(all.Items) != 2 || all.Items[0].ID != g2.ID || all.Items[1].ReviewOK == nil || !*all.Items[1].ReviewOK {
+		if res.StatusCode != 200 || len(all.Items) != 2 || all.Items[0].ID != g2.ID || all.Items[1].ReviewOK == nil || !*all.Items[1].ReviewOK {
 			t.Fatalf("unreviewed first, then the verdict: %s", out)
 		}
 		// The review is audited (by access), and so is seeing the list.
@@ -742,7 +742,7 @@ func TestBreakGlassReview(t *testing.T) {
 			t.Fatalf("UI review: %d", res.StatusCode)
 		}
 		res, out = f.ui(t, "GET", "/break-glass?filter=unreviewed", &sess, nil)
-		if strings.Contains(out, "Transport papers") {
+		if res.StatusCode != 200 || strings.Contains(out, "Transport papers") {
 			t.Fatal("a reviewed grant is still listed as unreviewed")
 		}
 
@@ -827,7 +827,225 @@ func TestEveryRouteRefuses(t *testing.T) {
 			}
 		}
 	}
-	if n != 26 {
-		t.Errorf("checked %d routes, want 26", n)
+	if n != 29 {
+		t.Errorf("checked %d routes, want 29", n)
 	}
+}
+
+func TestStaffEditAPI(t *testing.T) {
+	engines(t, func(t *testing.T, f *fixture) {
+		adm := f.token(t, access.Administrator, "*")
+		f.staff(t, "root", access.Administrator, "*")
+		f.staff(t, "anna", access.Officer, "I1")
+
+		// Only users.admin may change accounts.
+		for _, role := range access.Roles {
+			if role.Allows(access.UsersAdmin) {
+				continue
+			}
+			if res, out := f.api(t, "PATCH", "/api/v1/staff/anna", f.token(t, role, "*"), `{"version":1,"role":"administrator"}`); res.StatusCode != 403 {
+				t.Fatalf("as %s: %d %s", role, res.StatusCode, out)
+			}
+		}
+		res, out := f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"role":"security"}`)
+		if res.StatusCode != 422 || !has(fieldsOf(t, out), "version") {
+			t.Fatalf("no version: %d %s", res.StatusCode, out)
+		}
+		res, out = f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"version":1,"role":"warden","caseload":["X9"],"lang":"fr","display_name":""}`)
+		if fs := fieldsOf(t, out); res.StatusCode != 422 || !has(fs, "role") || !has(fs, "caseload") || !has(fs, "lang") || !has(fs, "display_name") {
+			t.Fatalf("invalid: %d %s", res.StatusCode, out)
+		}
+		res, out = f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"version":1,"superuser":true}`)
+		if res.StatusCode != 422 {
+			t.Fatalf("unknown field: %d %s", res.StatusCode, out)
+		}
+		if res, _ := f.api(t, "PATCH", "/api/v1/staff/nobody", adm, `{"version":1,"role":"security"}`); res.StatusCode != 404 {
+			t.Fatalf("unknown account: %d", res.StatusCode)
+		}
+
+		res, out = f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"version":1,"role":"security","caseload":["I1","U1"],"lang":"sv"}`)
+		var st admin.StaffView
+		json.Unmarshal([]byte(out), &st)
+		if res.StatusCode != 200 || st.Version != 2 || st.Role != access.Security || len(st.Caseload) != 2 || st.Lang != "sv" || st.DisplayName != "Name of anna" {
+			t.Fatalf("patch: %d %s", res.StatusCode, out)
+		}
+		// A stale version is a conflict that names the current version.
+		res, out = f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"version":1,"display_name":"Lost update"}`)
+		var p map[string]any
+		json.Unmarshal([]byte(out), &p)
+		if res.StatusCode != 409 || p["current_version"] != float64(2) || !strings.Contains(out, "Someone else changed this account") {
+			t.Fatalf("stale: %d %s", res.StatusCode, out)
+		}
+
+		// Disabling ends the person's sessions and stops sign-in.
+		sess := f.login(t, "root")
+		anna := f.login(t, "anna")
+		if _, err := f.acc.SessionPrincipal(context.Background(), anna.Token, ""); err != nil {
+			t.Fatal(err)
+		}
+		res, out = f.api(t, "PATCH", "/api/v1/staff/root", adm, `{"version":1,"disabled":true}`)
+		if res.StatusCode != 200 || !strings.Contains(out, `"disabled":true`) {
+			t.Fatalf("disable: %d %s", res.StatusCode, out)
+		}
+		if res, _ := f.ui(t, "GET", "/admin/users", &sess, nil); res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+			t.Fatalf("a disabled administrator's session still works: %d", res.StatusCode)
+		}
+		if _, _, err := f.acc.Login(context.Background(), "root", pw, "127.0.0.1"); err == nil {
+			t.Fatal("a disabled account signs in")
+		}
+		if p, _ := f.acc.SessionPrincipal(context.Background(), anna.Token, ""); p == nil {
+			t.Fatal("disabling one account ended another's session")
+		}
+		res, out = f.api(t, "PATCH", "/api/v1/staff/root", adm, `{"version":2,"disabled":false}`)
+		if res.StatusCode != 200 || !strings.Contains(out, `"disabled":false`) {
+			t.Fatalf("enable: %d %s", res.StatusCode, out)
+		}
+		sess = f.login(t, "root")
+
+		// Signed in, an administrator cannot disable or demote themselves,
+		// and is told why.
+		req := func(body string) (*http.Response, string) {
+			return f.api(t, "PATCH", "/api/v1/staff/root", "", body, "Cookie", "custodia_session="+sess.Token, "X-CSRF-Token", sess.CSRF)
+		}
+		res, out = req(`{"version":3,"disabled":true}`)
+		if res.StatusCode != 403 || !strings.Contains(out, "another administrator") || !has(fieldsOf(t, out), "disabled") {
+			t.Fatalf("self-disable: %d %s", res.StatusCode, out)
+		}
+		res, out = req(`{"version":3,"role":"security"}`)
+		if res.StatusCode != 403 || !has(fieldsOf(t, out), "role") {
+			t.Fatalf("self-demotion: %d %s", res.StatusCode, out)
+		}
+		res, out = req(`{"version":3,"display_name":"Root Admin"}`)
+		if res.StatusCode != 200 || !strings.Contains(out, `"display_name":"Root Admin"`) {
+			t.Fatalf("own name: %d %s", res.StatusCode, out)
+		}
+
+		var updates, disables, enables int
+		recs, _ := f.al.Search(context.Background(), audit.Filter{Action: "staff."})
+		for _, r := range recs {
+			switch r.Action {
+			case "staff.update":
+				updates++
+			case "staff.disable":
+				disables++
+			case "staff.enable":
+				enables++
+			}
+		}
+		if updates != 4 || disables != 1 || enables != 1 {
+			t.Fatalf("audit: %d updates, %d disables, %d enables", updates, disables, enables)
+		}
+	})
+}
+
+func TestStaffEditUI(t *testing.T) {
+	engines(t, func(t *testing.T, f *fixture) {
+		f.staff(t, "root", access.Administrator, "*")
+		f.staff(t, "anna", access.Officer, "I1")
+		sess := f.login(t, "root")
+		res, out := f.ui(t, "GET", "/admin/users", &sess, nil)
+		if res.StatusCode != 200 || !strings.Contains(out, `href="/admin/users/anna/edit"`) {
+			t.Fatalf("list links no edit page: %d", res.StatusCode)
+		}
+		res, out = f.ui(t, "GET", "/admin/users/anna/edit", &sess, nil)
+		for _, want := range []string{`name="version" value="1"`, `value="Name of anna"`, `value="officer" selected`, `value="I1"`, `name="enabled" value="1" checked`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("edit form lacks %q", want)
+			}
+		}
+		if res.StatusCode != 200 {
+			t.Fatalf("edit form: %d", res.StatusCode)
+		}
+		if res, _ := f.ui(t, "GET", "/admin/users/nobody/edit", &sess, nil); res.StatusCode != 404 {
+			t.Fatalf("edit form of nobody: %d", res.StatusCode)
+		}
+
+		// 422 keeps what was typed.
+		bad := url.Values{"version": {"1"}, "display_name": {"Anna Berg"}, "role": {"warden"}, "caseload": {"I1, X9"}, "lang": {"sv"}, "enabled": {"1"}}
+		res, out = f.ui(t, "POST", "/admin/users/anna/edit", &sess, bad)
+		if res.StatusCode != 422 {
+			t.Fatalf("bad form: %d %s", res.StatusCode, out)
+		}
+		for _, want := range []string{`value="Anna Berg"`, `value="I1, X9"`, `value="sv" selected`, "No location has this id: X9", "Choose one of the roles.", `id="e-role"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("re-rendered form lacks %q", want)
+			}
+		}
+
+		// Save: name, role, caseload, language, and disable (untick).
+		good := url.Values{"version": {"1"}, "display_name": {"Anna Berg"}, "role": {"case_worker"}, "caseload": {"I1, U1"}, "lang": {"sv"}}
+		annaSess := f.login(t, "anna")
+		res, _ = f.ui(t, "POST", "/admin/users/anna/edit", &sess, good)
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/admin/users" {
+			t.Fatalf("save: %d", res.StatusCode)
+		}
+		st, err := f.acc.GetStaff(context.Background(), "anna")
+		if err != nil || st.DisplayName != "Anna Berg" || st.Role != access.CaseWorker || strings.Join(st.Caseload, ",") != "I1,U1" || st.Lang != "sv" || !st.Disabled || st.Version != 2 {
+			t.Fatalf("saved %+v %v", st, err)
+		}
+		if p, _ := f.acc.SessionPrincipal(context.Background(), annaSess.Token, ""); p != nil {
+			t.Fatal("a disabled account's session still works")
+		}
+		if _, _, err := f.acc.Login(context.Background(), "anna", pw, ""); err == nil {
+			t.Fatal("a disabled account signs in")
+		}
+		_, out = f.ui(t, "GET", "/admin/users", &sess, nil)
+		if !strings.Contains(out, "Disabled") {
+			t.Fatal("the list does not show the account disabled")
+		}
+
+		// The same form sent again is stale: 409, a plain message, the
+		// typed values kept, and nothing saved.
+		good.Set("display_name", "Anna B. Berg")
+		res, out = f.ui(t, "POST", "/admin/users/anna/edit", &sess, good)
+		if res.StatusCode != 409 || !strings.Contains(out, "Someone else changed this account") || !strings.Contains(out, `value="Anna B. Berg"`) || !strings.Contains(out, "Reload the form") {
+			t.Fatalf("stale: %d %s", res.StatusCode, out)
+		}
+		res, out = f.ui(t, "POST", "/admin/users/anna/edit", &sess, good, "Accept-Language", "sv")
+		if res.StatusCode != 409 || !strings.Contains(out, "Någon annan ändrade kontot") {
+			t.Fatalf("stale in Swedish: %d", res.StatusCode)
+		}
+		if st, _ := f.acc.GetStaff(context.Background(), "anna"); st.DisplayName != "Anna Berg" {
+			t.Fatal("a stale form was saved")
+		}
+		// Enable again.
+		good.Set("version", "2")
+		good.Set("enabled", "1")
+		if res, _ := f.ui(t, "POST", "/admin/users/anna/edit", &sess, good); res.StatusCode != 303 {
+			t.Fatalf("enable: %d", res.StatusCode)
+		}
+		if _, _, err := f.acc.Login(context.Background(), "anna", pw, ""); err != nil {
+			t.Fatalf("an enabled account cannot sign in: %v", err)
+		}
+
+		// One's own account: a note, and no disabling or self-demotion.
+		res, out = f.ui(t, "GET", "/admin/users/root/edit", &sess, nil)
+		if res.StatusCode != 200 || !strings.Contains(out, "This is your own account") {
+			t.Fatal("no note on one's own account")
+		}
+		self := url.Values{"version": {"1"}, "display_name": {"Root"}, "role": {"administrator"}, "caseload": {"*"}}
+		res, out = f.ui(t, "POST", "/admin/users/root/edit", &sess, self)
+		if res.StatusCode != 403 || !strings.Contains(out, "You cannot disable your own account") || !strings.Contains(out, `id="e-disabled"`) {
+			t.Fatalf("self-disable: %d %s", res.StatusCode, out)
+		}
+		self.Set("enabled", "1")
+		self.Set("role", "security")
+		res, out = f.ui(t, "POST", "/admin/users/root/edit", &sess, self)
+		if res.StatusCode != 403 || !strings.Contains(out, "You cannot remove your own administrator role") || !strings.Contains(out, `value="security" selected`) {
+			t.Fatalf("self-demotion: %d %s", res.StatusCode, out)
+		}
+		if p, _ := f.acc.SessionPrincipal(context.Background(), sess.Token, ""); p == nil || p.Role != access.Administrator {
+			t.Fatal("the administrator lost their session or role")
+		}
+
+		// A role without users.admin is refused the form and the save.
+		f.staff(t, "olle", access.Security, "*")
+		olle := f.login(t, "olle")
+		if res, _ := f.ui(t, "GET", "/admin/users/anna/edit", &olle, nil); res.StatusCode != 403 {
+			t.Fatalf("security opens the form: %d", res.StatusCode)
+		}
+		if res, _ := f.ui(t, "POST", "/admin/users/anna/edit", &olle, url.Values{"version": {"3"}, "display_name": {"X"}, "role": {"administrator"}, "enabled": {"1"}}); res.StatusCode != 403 {
+			t.Fatalf("security saves: %d", res.StatusCode)
+		}
+	})
 }

@@ -4,9 +4,12 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
@@ -44,18 +47,23 @@ func (h *Handlers) staffList(ctx context.Context) ([]StaffView, error) {
 	return out, nil
 }
 
-// findStaff returns the account called username, or NotFound.
+// findStaff returns the account called username, or NotFound, and records
+// that the caller saw it.
 func (h *Handlers) findStaff(ctx context.Context, lang i18n.Lang, username string) (StaffView, error) {
-	list, err := h.staffList(ctx)
+	st, err := h.Access.GetStaff(ctx, username)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return StaffView{}, apperr.New(apperr.NotFound, "%s", i18n.T(lang, "admin.err.no_user", username))
+	}
 	if err != nil {
 		return StaffView{}, err
 	}
-	for _, st := range list {
-		if st.Username == username {
-			return st, nil
-		}
+	if err := h.Audit.RecordRead(ctx, audit.Entry{Action: "staff.read", ObjectType: "staff", ObjectID: st.ID}); err != nil {
+		return StaffView{}, err
 	}
-	return StaffView{}, apperr.New(apperr.NotFound, "%s", i18n.T(lang, "admin.err.no_user", username))
+	if st.Caseload == nil {
+		st.Caseload = []string{}
+	}
+	return StaffView{Staff: st, Locked: st.LockedUntil.After(h.DB.Now())}, nil
 }
 
 // createStaff validates a new account in the caller's language and creates
@@ -114,6 +122,56 @@ func (h *Handlers) resetPassword(ctx context.Context, lang i18n.Lang, username, 
 	return localize(lang, "admin.staff.err", err)
 }
 
+// updateStaff checks a change in the caller's language and applies it.
+// A stale version is a conflict (409) that says so plainly; changing one's
+// own account in a way that would lock administration out is refused
+// (403) with the reason.
+func (h *Handlers) updateStaff(ctx context.Context, lang i18n.Lang, username string, c access.StaffChange) (access.Staff, error) {
+	var fe apperr.Fields
+	if c.Caseload != nil {
+		cl := cleanIDs(*c.Caseload)
+		c.Caseload = &cl
+	}
+	if err := c.Validate(); err != nil {
+		e, ok := apperr.As(err)
+		if !ok {
+			return access.Staff{}, err
+		}
+		for _, f := range e.Fields {
+			fe.Add(f.Field, msg(lang, "admin.staff.err."+f.Field, f.Message))
+		}
+	}
+	if c.Caseload != nil && !fe.Has("caseload") {
+		if err := h.checkCaseload(ctx, lang, &fe, *c.Caseload); err != nil {
+			return access.Staff{}, err
+		}
+	}
+	if err := invalid(lang, fe); err != nil {
+		return access.Staff{}, err
+	}
+	st, err := h.Access.UpdateStaff(ctx, username, c)
+	if err == nil {
+		if st.Caseload == nil {
+			st.Caseload = []string{}
+		}
+		return st, nil
+	}
+	e, _ := apperr.As(err)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		return access.Staff{}, apperr.New(apperr.NotFound, "%s", i18n.T(lang, "admin.err.no_user", username))
+	case errors.Is(err, access.ErrDisableSelf):
+		m := i18n.T(lang, "admin.staff.err.disable_self")
+		return access.Staff{}, &apperr.Error{Code: apperr.Forbidden, Message: m, Fields: []apperr.FieldError{{Field: "disabled", Message: m}}}
+	case errors.Is(err, access.ErrDemoteSelf):
+		m := i18n.T(lang, "admin.staff.err.demote_self")
+		return access.Staff{}, &apperr.Error{Code: apperr.Forbidden, Message: m, Fields: []apperr.FieldError{{Field: "role", Message: m}}}
+	case apperr.CodeOf(err) == apperr.Conflict:
+		return access.Staff{}, &apperr.Error{Code: apperr.Conflict, Message: i18n.T(lang, "admin.users.stale"), Detail: e.Detail}
+	}
+	return access.Staff{}, localize(lang, "admin.staff.err", err)
+}
+
 // ---------- UI ----------
 
 type userRow struct {
@@ -160,12 +218,17 @@ func (h *Handlers) userForm(w http.ResponseWriter, r *http.Request) *web.Page {
 	l := lang(r)
 	pg := h.Web.NewPage(w, r, i18n.T(l, "admin.users.new_title"))
 	pg.Nav = "users"
+	pg.Data = userFormData{Roles: roleOptions(l), Langs: langOptions(l)}
+	return pg
+}
+
+// langOptions are the UI languages for a select, first "from the browser".
+func langOptions(l i18n.Lang) []option {
 	langs := []option{{Value: "", Label: i18n.T(l, "admin.users.lang_default")}}
 	for _, x := range i18n.Langs() {
 		langs = append(langs, option{Value: string(x), Label: i18n.Name(x)})
 	}
-	pg.Data = userFormData{Roles: roleOptions(l), Langs: langs}
-	return pg
+	return langs
 }
 
 func (h *Handlers) userNewPage(w http.ResponseWriter, r *http.Request) error {
@@ -250,14 +313,90 @@ func (h *Handlers) passwordReset(w http.ResponseWriter, r *http.Request) error {
 	return web.Redirect(w, r, "/admin/users", i18n.T(l, "admin.password.done", username), "")
 }
 
+type userEditData struct {
+	User  StaffView
+	Roles []option
+	Langs []option
+	Self  bool // the administrator's own account
+	Stale bool // the form was sent from an old version
+}
+
+// editPage is the edit form of st, its fields filled from form.
+func (h *Handlers) editPage(w http.ResponseWriter, r *http.Request, st StaffView) *web.Page {
+	l := lang(r)
+	pg := h.Web.NewPage(w, r, i18n.T(l, "admin.users.edit_title", st.Username))
+	pg.Nav = "users"
+	self := false
+	if p := web.PrincipalFrom(r.Context()); p != nil && p.ID == st.ID {
+		self = true
+	}
+	pg.Data = userEditData{User: st, Roles: roleOptions(l), Langs: langOptions(l), Self: self}
+	return pg
+}
+
+func (h *Handlers) userEditPage(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.findStaff(r.Context(), lang(r), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	pg := h.editPage(w, r, st)
+	pg.Form = url.Values{
+		"version":      {strconv.Itoa(st.Version)},
+		"display_name": {st.DisplayName},
+		"role":         {string(st.Role)},
+		"caseload":     {strings.Join(st.Caseload, ", ")},
+		"lang":         {st.Lang},
+	}
+	if !st.Disabled {
+		pg.Form.Set("enabled", "1")
+	}
+	return h.Web.Render(w, pages, "user_edit.html", pg)
+}
+
+func (h *Handlers) userUpdate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	l := lang(r)
+	f := r.PostForm
+	username := r.PathValue("username")
+	// The form always sends the whole account; an unticked box sends
+	// nothing, which means disabled.
+	version, _ := strconv.Atoi(f.Get("version"))
+	name, role, cl, ul := f.Get("display_name"), access.Role(f.Get("role")), splitIDs(f.Get("caseload")), f.Get("lang")
+	disabled := f.Get("enabled") == ""
+	st, err := h.updateStaff(r.Context(), l, username, access.StaffChange{Version: version, DisplayName: &name, Role: &role, Caseload: &cl, Lang: &ul, Disabled: &disabled})
+	if err != nil {
+		code := apperr.CodeOf(err)
+		if code != apperr.Invalid && code != apperr.Conflict && code != apperr.Forbidden {
+			return err
+		}
+		cur, ferr := h.findStaff(r.Context(), l, username)
+		if ferr != nil {
+			return ferr
+		}
+		pg := h.editPage(w, r, cur)
+		d := pg.Data.(userEditData)
+		d.Stale = code == apperr.Conflict
+		pg.Data = d
+		return h.Web.FormError(w, r, pages, "user_edit.html", pg, err)
+	}
+	return web.Redirect(w, r, "/admin/users", i18n.T(l, "admin.users.saved", st.Username), "")
+}
+
 // ---------- API ----------
+
+// StaffList is the answer of GET /api/v1/staff.
+type StaffList struct {
+	Items []StaffView `json:"items"`
+}
 
 func (h *Handlers) apiStaffList(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.staffList(r.Context())
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, map[string]any{"items": list})
+	return web.WriteJSON(w, http.StatusOK, StaffList{Items: list})
 }
 
 func (h *Handlers) apiStaffGet(w http.ResponseWriter, r *http.Request) error {
@@ -299,4 +438,16 @@ func (h *Handlers) apiPasswordReset(w http.ResponseWriter, r *http.Request) erro
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func (h *Handlers) apiStaffPatch(w http.ResponseWriter, r *http.Request) error {
+	var c access.StaffChange
+	if err := web.DecodeJSON(r, &c); err != nil {
+		return err
+	}
+	st, err := h.updateStaff(r.Context(), lang(r), r.PathValue("username"), c)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, StaffView{Staff: st, Locked: st.LockedUntil.After(h.DB.Now())})
 }

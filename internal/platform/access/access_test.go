@@ -786,3 +786,125 @@ func TestReviewGrants(t *testing.T) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
+
+func TestUpdateStaff(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		s, _ := newService(t, d)
+		root := mkStaff(t, s, "root", access.Administrator, access.Everywhere)
+		anna := mkStaff(t, s, "anna", access.Officer, "I1")
+		ctx := asStaff(root)
+
+		// Invalid fields write nothing.
+		_, err := s.UpdateStaff(ctx, "anna", access.StaffChange{DisplayName: ptr(" "), Role: ptr(access.Role("warden")), Lang: ptr("fr"), Caseload: &[]string{strings.Repeat("x", 101)}})
+		wantCode(t, err, apperr.Invalid)
+		if f := strings.Join(fieldsOf(err), ","); f != "version,display_name,role,caseload,lang" {
+			t.Fatalf("fields %s", f)
+		}
+		_, err = s.UpdateStaff(ctx, "nobody", access.StaffChange{Version: 1, Role: ptr(access.Security)})
+		wantCode(t, err, apperr.NotFound)
+
+		// A change bumps the version; absent fields keep their values.
+		st, err := s.UpdateStaff(ctx, " ANNA ", access.StaffChange{Version: 1, DisplayName: ptr(" Anna Berg "), Role: ptr(access.CaseWorker), Caseload: &[]string{"U2", "I1", "U2", ""}, Lang: ptr("nb")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Version != 2 || st.DisplayName != "Anna Berg" || st.Role != access.CaseWorker || strings.Join(st.Caseload, ",") != "I1,U2" || st.Lang != "nb" || st.Disabled {
+			t.Fatalf("updated %+v", st)
+		}
+		got, err := s.GetStaff(sys, "anna")
+		if err != nil || got.Version != 2 || got.DisplayName != "Anna Berg" || got.Role != access.CaseWorker || strings.Join(got.Caseload, ",") != "I1,U2" || got.Lang != "nb" {
+			t.Fatalf("stored %+v %v", got, err)
+		}
+		var detail string
+		if err := d.QueryRow(`SELECT detail FROM audit_log WHERE action = 'staff.update' AND object_id = $1 AND actor_id = $2`, anna.ID, root.ID).Scan(&detail); err != nil {
+			t.Fatal(err)
+		}
+		if detail != "fields=display_name,role,caseload,lang role=case_worker version=2" {
+			t.Fatalf("audit detail %q", detail)
+		}
+		// Someone else's edit of version 1 is stale, and changes nothing.
+		_, err = s.UpdateStaff(ctx, "anna", access.StaffChange{Version: 1, DisplayName: ptr("Lost update")})
+		if e := wantCode(t, err, apperr.Conflict); e.Detail["current_version"] != 2 {
+			t.Fatalf("stale: %+v", e)
+		}
+		// Nothing to change is no write.
+		if st, err := s.UpdateStaff(ctx, "anna", access.StaffChange{Version: 2, Role: ptr(access.CaseWorker), Caseload: &[]string{"U2", "I1"}}); err != nil || st.Version != 2 {
+			t.Fatalf("no-op: %+v %v", st, err)
+		}
+		if n := audited(t, d, "staff.update"); n != 1 {
+			t.Fatalf("%d updates audited, want 1", n)
+		}
+		// Caseload can be emptied.
+		if st, err := s.UpdateStaff(ctx, "anna", access.StaffChange{Version: 2, Caseload: &[]string{}}); err != nil || len(st.Caseload) != 0 || st.Version != 3 {
+			t.Fatalf("empty caseload: %+v %v", st, err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM staff_caseload WHERE staff_id = $1`, anna.ID); n != 0 {
+			t.Fatalf("%d caseload rows", n)
+		}
+
+		// Disabling ends every session at once and stops sign-in; enabling
+		// lets the person sign in again.
+		sess1, _, err := s.Login(context.Background(), "anna", pw, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess2, _, _ := s.Login(context.Background(), "anna", pw, "")
+		st, err = s.UpdateStaff(ctx, "anna", access.StaffChange{Version: 3, Disabled: ptr(true)})
+		if err != nil || !st.Disabled || st.Version != 4 {
+			t.Fatalf("disable: %+v %v", st, err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM sessions WHERE staff_id = $1`, anna.ID); n != 0 {
+			t.Fatalf("%d sessions left after disabling", n)
+		}
+		for _, sess := range []access.Session{sess1, sess2} {
+			if p, _ := s.SessionPrincipal(context.Background(), sess.Token, ""); p != nil {
+				t.Fatal("a disabled account's session works")
+			}
+		}
+		if _, _, err := s.Login(context.Background(), "anna", pw, ""); !errors.Is(err, access.ErrBadCredentials) {
+			t.Fatalf("a disabled account signs in: %v", err)
+		}
+		if list, _ := s.ListStaff(sys); !list[0].Disabled && !list[1].Disabled {
+			t.Fatal("ListStaff does not show the account disabled")
+		}
+		st, err = s.UpdateStaff(ctx, "anna", access.StaffChange{Version: 4, Disabled: ptr(false)})
+		if err != nil || st.Disabled {
+			t.Fatalf("enable: %+v %v", st, err)
+		}
+		if _, _, err := s.Login(context.Background(), "anna", pw, ""); err != nil {
+			t.Fatalf("after enabling: %v", err)
+		}
+		if audited(t, d, "staff.disable") != 1 || audited(t, d, "staff.enable") != 1 {
+			t.Fatal("disable/enable not audited")
+		}
+
+		// An administrator cannot disable themselves or drop their own
+		// administrator role; another administrator can.
+		_, err = s.UpdateStaff(ctx, "root", access.StaffChange{Version: 1, Disabled: ptr(true)})
+		if e := wantCode(t, err, apperr.Forbidden); !errors.Is(err, access.ErrDisableSelf) || !strings.Contains(e.Message, "another administrator") {
+			t.Fatalf("self-disable: %v", err)
+		}
+		_, err = s.UpdateStaff(ctx, "root", access.StaffChange{Version: 1, Role: ptr(access.Security)})
+		if !errors.Is(err, access.ErrDemoteSelf) {
+			t.Fatalf("self-demotion: %v", err)
+		}
+		if st, err := s.UpdateStaff(ctx, "root", access.StaffChange{Version: 1, DisplayName: ptr("Root Admin"), Role: ptr(access.Administrator), Disabled: ptr(false)}); err != nil || st.DisplayName != "Root Admin" {
+			t.Fatalf("own name: %+v %v", st, err)
+		}
+		root2 := mkStaff(t, s, "root2", access.Administrator, access.Everywhere)
+		if _, err := s.UpdateStaff(asStaff(root2), "root", access.StaffChange{Version: 2, Role: ptr(access.Security), Disabled: ptr(true)}); err != nil {
+			t.Fatalf("another administrator: %v", err)
+		}
+		// An update needs an actor to audit.
+		if _, err := s.UpdateStaff(context.Background(), "anna", access.StaffChange{Version: 5, Lang: ptr("")}); err == nil {
+			t.Fatal("updated with no actor")
+		}
+		got, _ = s.GetStaff(sys, "anna")
+		if got.Lang != "nb" {
+			t.Fatal("an update without an actor was written")
+		}
+	})
+}

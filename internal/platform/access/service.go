@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
+	"github.com/custodia/custodia/internal/platform/i18n"
 )
 
 //go:embed migrations/*.sql
@@ -185,6 +187,196 @@ func (s *Service) ListStaff(ctx context.Context) ([]Staff, error) {
 		}
 	}
 	return out, nil
+}
+
+// GetStaff returns the account called username, or NotFound.
+func (s *Service) GetStaff(ctx context.Context, username string) (Staff, error) {
+	return db.Read(ctx, s.DB, func(tx *db.Tx) (Staff, error) {
+		return getStaff(ctx, tx, strings.ToLower(strings.TrimSpace(username)))
+	})
+}
+
+func getStaff(ctx context.Context, tx *db.Tx, username string) (Staff, error) {
+	var st Staff
+	var dis int
+	var locked string
+	err := tx.QueryRowContext(ctx, `SELECT id, username, display_name, role, lang, disabled, COALESCE(locked_until, ''), version FROM staff WHERE username = $1`, username).
+		Scan(&st.ID, &st.Username, &st.DisplayName, &st.Role, &st.Lang, &dis, &locked, &st.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Staff{}, apperr.New(apperr.NotFound, "No account is called %q.", username)
+	}
+	if err != nil {
+		return Staff{}, fmt.Errorf("access: get staff: %w", err)
+	}
+	st.Disabled = dis != 0
+	st.LockedUntil = db.MustTime(locked)
+	if st.Caseload, err = loadCaseload(ctx, tx, "staff_caseload", "staff_id", st.ID); err != nil {
+		return Staff{}, err
+	}
+	return st, nil
+}
+
+// StaffChange is an administrator's change to an account: the version the
+// administrator read, and only the fields to change — a nil field keeps
+// its value. Disabled true disables the account (ending its sessions),
+// false enables it again.
+type StaffChange struct {
+	Version     int       `json:"version"`
+	DisplayName *string   `json:"display_name,omitempty"`
+	Role        *Role     `json:"role,omitempty"`
+	Caseload    *[]string `json:"caseload,omitempty"`
+	Lang        *string   `json:"lang,omitempty"`
+	Disabled    *bool     `json:"disabled,omitempty"`
+}
+
+// Refusals of changes to one's own account. They keep an administrator
+// from locking the service out of administration by mistake (the last
+// administrator disabling or demoting themselves leaves no one who can
+// manage accounts), and they make such changes need a second person.
+var (
+	ErrDisableSelf = &apperr.Error{Code: apperr.Forbidden, Message: "You cannot disable your own account: ask another administrator, so that the service is never left without someone who can manage accounts.",
+		Fields: []apperr.FieldError{{Field: "disabled", Message: "You cannot disable your own account; ask another administrator."}}}
+	ErrDemoteSelf = &apperr.Error{Code: apperr.Forbidden, Message: "You cannot remove your own administrator role: ask another administrator, so that the service is never left without someone who can manage accounts.",
+		Fields: []apperr.FieldError{{Field: "role", Message: "You cannot remove your own administrator role; ask another administrator."}}}
+)
+
+// Validate checks the fields present in c, normalising them.
+func (c *StaffChange) Validate() error {
+	var fe apperr.Fields
+	if c.Version < 1 {
+		fe.Add("version", "Send the version of the account you read.")
+	}
+	if c.DisplayName != nil {
+		n := strings.TrimSpace(*c.DisplayName)
+		c.DisplayName = &n
+		if n == "" || len(n) > 200 {
+			fe.Add("display_name", "Enter the person's name (at most 200 characters).")
+		}
+	}
+	if c.Role != nil && !c.Role.Valid() {
+		fe.Add("role", "Choose one of the roles.")
+	}
+	if c.Caseload != nil {
+		cl := cleanCaseload(*c.Caseload)
+		c.Caseload = &cl
+		for _, l := range cl {
+			if len(l) > 100 {
+				fe.Add("caseload", "A location id has at most 100 characters.")
+				break
+			}
+		}
+	}
+	if c.Lang != nil {
+		l := strings.TrimSpace(*c.Lang)
+		c.Lang = &l
+		if l != "" && !i18n.Lang(l).Valid() {
+			fe.Add("lang", "Choose one of the offered languages, or none to follow the browser.")
+		}
+	}
+	return fe.Err()
+}
+
+// cleanCaseload trims, drops empties and duplicates, and sorts (the order
+// a caseload is read back in).
+func cleanCaseload(in []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, l := range in {
+		l = strings.TrimSpace(l)
+		if l != "" && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UpdateStaff changes an account if c.Version is current (a stale version
+// is a Conflict naming the current one). The change and its audit records
+// commit together; disabling an account also ends its sessions. The actor
+// in ctx may not disable their own account or remove their own
+// administrator role. A change that changes nothing is not written.
+func (s *Service) UpdateStaff(ctx context.Context, username string, c StaffChange) (Staff, error) {
+	if err := c.Validate(); err != nil {
+		return Staff{}, err
+	}
+	actor, ok := audit.ActorFrom(ctx)
+	if !ok {
+		return Staff{}, errors.New("access: update staff: no actor in context")
+	}
+	var out Staff
+	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+		st, err := getStaff(ctx, tx, strings.ToLower(strings.TrimSpace(username)))
+		if err != nil {
+			return err
+		}
+		if c.Version != st.Version {
+			return apperr.StaleVersion("account", st.Version)
+		}
+		next := st
+		var fields []string
+		if c.DisplayName != nil && *c.DisplayName != st.DisplayName {
+			next.DisplayName = *c.DisplayName
+			fields = append(fields, "display_name")
+		}
+		if c.Role != nil && *c.Role != st.Role {
+			next.Role = *c.Role
+			fields = append(fields, "role")
+		}
+		if c.Caseload != nil && !slices.Equal(*c.Caseload, cleanCaseload(st.Caseload)) {
+			next.Caseload = *c.Caseload
+			fields = append(fields, "caseload")
+		}
+		if c.Lang != nil && *c.Lang != st.Lang {
+			next.Lang = *c.Lang
+			fields = append(fields, "lang")
+		}
+		if c.Disabled != nil && *c.Disabled != st.Disabled {
+			next.Disabled = *c.Disabled
+			fields = append(fields, "disabled")
+		}
+		if st.ID == actor.ID {
+			if next.Disabled && !st.Disabled {
+				return ErrDisableSelf
+			}
+			if st.Role == Administrator && next.Role != Administrator {
+				return ErrDemoteSelf
+			}
+		}
+		if len(fields) == 0 {
+			out = st
+			return nil
+		}
+		next.Version = st.Version + 1
+		res, err := tx.ExecContext(ctx, `UPDATE staff SET display_name = $1, role = $2, lang = $3, disabled = $4, version = $5, updated_at = $6 WHERE id = $7 AND version = $8`,
+			next.DisplayName, string(next.Role), next.Lang, db.Bool(next.Disabled), next.Version, tx.NowText(), st.ID, st.Version)
+		if err != nil {
+			return fmt.Errorf("access: update staff: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.StaleVersion("account", st.Version)
+		}
+		if slices.Contains(fields, "caseload") {
+			if err := setCaseload(ctx, tx, "staff_caseload", "staff_id", st.ID, next.Caseload); err != nil {
+				return err
+			}
+		}
+		entries := []audit.Entry{{Action: "staff.update", ObjectType: "staff", ObjectID: st.ID,
+			Detail: fmt.Sprintf("fields=%s role=%s version=%d", strings.Join(fields, ","), next.Role, next.Version)}}
+		switch {
+		case next.Disabled && !st.Disabled:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE staff_id = $1`, st.ID); err != nil {
+				return fmt.Errorf("access: end sessions: %w", err)
+			}
+			entries = append(entries, audit.Entry{Action: "staff.disable", ObjectType: "staff", ObjectID: st.ID})
+		case !next.Disabled && st.Disabled:
+			entries = append(entries, audit.Entry{Action: "staff.enable", ObjectType: "staff", ObjectID: st.ID})
+		}
+		out = next
+		return audit.Write(ctx, tx, entries...)
+	})
+	return out, err
 }
 
 // ResetPassword sets a new password, clears a lockout and ends the
