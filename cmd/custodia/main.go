@@ -61,7 +61,7 @@ func commands() []command {
 		{"serve", "custodia serve --db postgres://… [--nats nats://…] [--addr :8080]",
 			"Run Custodia on PostgreSQL (or a SQLite file) and an external NATS JetStream.", runServe},
 		{"migrate", "custodia migrate --db URL", "Bring the database schema up to date and exit.", runMigrate},
-		{"users", "custodia users add|reset|list --db URL …", "Create staff accounts, reset passwords, list accounts.", runUsers},
+		{"users", "custodia users add|reset|list|disable|enable --db URL …", "Create staff accounts, reset passwords, list, disable and enable accounts.", runUsers},
 		{"audit", "custodia audit verify --db URL", "Walk the hash-chained audit log; exit 1 naming the first bad record.", runAudit},
 		{"bench", "custodia bench register [--db URL] [--clients 100000] [--duration 10s]", "Measure reads, writes and search; print a table.", runBench},
 		{"export", exportUsage, exportHelp, runExport},
@@ -243,17 +243,19 @@ func cliActor(ctx context.Context) context.Context {
 }
 
 func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
-	if len(args) == 0 || (args[0] != "add" && args[0] != "reset" && args[0] != "list") {
-		fs, _ := userFlags("add|reset|list", errOut)
+	if len(args) == 0 || (args[0] != "add" && args[0] != "reset" && args[0] != "list" && args[0] != "disable" && args[0] != "enable") {
+		fs, _ := userFlags("add|reset|list|disable|enable", errOut)
 		fs.Usage()
 		fmt.Fprintln(errOut, "\nSubcommands:")
 		fmt.Fprintln(errOut, "  add    create an account: --username, --name, --role, --caseload, --password (or env CUSTODIA_PASSWORD)")
 		fmt.Fprintln(errOut, "  reset  set a new password, clear a lockout and end the account's sessions: --username, --password")
 		fmt.Fprintln(errOut, "  list   list every account with its role, caseload and state")
+		fmt.Fprintln(errOut, "  disable  stop an account signing in and end its sessions: --username")
+		fmt.Fprintln(errOut, "  enable   let a disabled account sign in again: --username")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			return flag.ErrHelp
 		}
-		return errors.New("users: say add, reset or list")
+		return errors.New("users: say add, reset, list, disable or enable")
 	}
 	sub := args[0]
 	fs, f := userFlags(sub, errOut)
@@ -285,6 +287,16 @@ func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "Created %s (%s) with id %s.\n", st.Username, st.Role, st.ID)
+	case "disable", "enable":
+		st, err := svc.GetStaff(ctx, *username)
+		if err != nil {
+			return err
+		}
+		off := sub == "disable"
+		if _, err := svc.UpdateStaff(ctx, st.Username, access.StaffChange{Version: st.Version, Disabled: &off}); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s is %sd.\n", st.Username, sub)
 	case "reset":
 		if err := svc.ResetPassword(ctx, *username, pw); err != nil {
 			return err

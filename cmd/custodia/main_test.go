@@ -86,6 +86,14 @@ func TestMigrateAndUsers(t *testing.T) {
 		t.Errorf("users list after add:\n%s", out)
 	}
 	run("users", "reset", "--db", path, "--username", "anna.berg", "--password", "another long password")
+	run("users", "disable", "--db", path, "--username", "anna.berg")
+	if out := run("users", "list", "--db", path); !strings.Contains(out, "disabled") {
+		t.Errorf("users list after disable:\n%s", out)
+	}
+	run("users", "enable", "--db", path, "--username", "anna.berg")
+	if out := run("users", "list", "--db", path); !strings.Contains(out, "active") {
+		t.Errorf("users list after enable:\n%s", out)
+	}
 	if out := run("audit", "verify", "--db", path); !strings.Contains(out, "intact") {
 		t.Errorf("audit verify said %q", out)
 	}

@@ -898,6 +898,17 @@ func TestUpdateStaff(t *testing.T) {
 		if _, err := s.UpdateStaff(asStaff(root2), "root", access.StaffChange{Version: 2, Role: ptr(access.Security), Disabled: ptr(true)}); err != nil {
 			t.Fatalf("another administrator: %v", err)
 		}
+		// The last enabled administrator cannot be demoted or disabled by
+		// anyone (an API token's actor is not the account itself).
+		tokenActor := audit.WithActor(context.Background(), audit.Actor{ID: "token-1", Name: "ops token", Role: string(access.Administrator)})
+		for _, c := range []access.StaffChange{{Version: 1, Disabled: ptr(true)}, {Version: 1, Role: ptr(access.Security)}} {
+			if _, err := s.UpdateStaff(tokenActor, "root2", c); !errors.Is(err, access.ErrLastAdministrator) {
+				t.Fatalf("last administrator: %v", err)
+			}
+		}
+		if got, _ := s.GetStaff(sys, "root2"); got.Role != access.Administrator || got.Disabled {
+			t.Fatalf("the last administrator changed: %+v", got)
+		}
 		// An update needs an actor to audit.
 		if _, err := s.UpdateStaff(context.Background(), "anna", access.StaffChange{Version: 5, Lang: ptr("")}); err == nil {
 			t.Fatal("updated with no actor")

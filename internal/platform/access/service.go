@@ -238,6 +238,10 @@ var (
 		Fields: []apperr.FieldError{{Field: "disabled", Message: "You cannot disable your own account; ask another administrator."}}}
 	ErrDemoteSelf = &apperr.Error{Code: apperr.Forbidden, Message: "You cannot remove your own administrator role: ask another administrator, so that the service is never left without someone who can manage accounts.",
 		Fields: []apperr.FieldError{{Field: "role", Message: "You cannot remove your own administrator role; ask another administrator."}}}
+	// ErrLastAdministrator refuses a change that would leave no enabled
+	// administrator, whoever makes it (an API token included).
+	ErrLastAdministrator = &apperr.Error{Code: apperr.Conflict, Message: "This is the last enabled administrator account; make another administrator first.",
+		Fields: []apperr.FieldError{{Field: "role", Message: "The last enabled administrator cannot be demoted or disabled."}}}
 )
 
 // Validate checks the fields present in c, normalising them.
@@ -347,6 +351,30 @@ func (s *Service) UpdateStaff(ctx context.Context, username string, c StaffChang
 		if len(fields) == 0 {
 			out = st
 			return nil
+		}
+		if st.Role == Administrator && !st.Disabled && (next.Role != Administrator || next.Disabled) {
+			// Lock the administrators' rows on PostgreSQL so that two
+			// administrators demoting each other at once cannot both pass;
+			// SQLite has one writer.
+			q := `SELECT id FROM staff WHERE role = 'administrator' AND disabled = 0 AND id <> $1`
+			if tx.Dialect == db.Postgres {
+				q += ` ORDER BY id FOR UPDATE`
+			}
+			rows, err := tx.QueryContext(ctx, q, st.ID)
+			if err != nil {
+				return fmt.Errorf("access: count administrators: %w", err)
+			}
+			others := 0
+			for rows.Next() {
+				others++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if others == 0 {
+				return ErrLastAdministrator
+			}
 		}
 		next.Version = st.Version + 1
 		res, err := tx.ExecContext(ctx, `UPDATE staff SET display_name = $1, role = $2, lang = $3, disabled = $4, version = $5, updated_at = $6 WHERE id = $7 AND version = $8`,
