@@ -168,10 +168,16 @@
 
   // send resolves to ok | retry | auth | rejected. A redirect to the sign-in
   // page looks like success to fetch, so it is checked for explicitly.
+  // The CSRF token goes in the body, refreshed from this page (the queued
+  // one may be from before signing in again), not in X-CSRF-Token: with
+  // both that header and Idempotency-Key the server never parses the form,
+  // and the handler sees empty fields and refuses the item (422).
   function send(item) {
+    var body = new URLSearchParams(item.body);
+    if (meta('csrf-token')) body.set('csrf', meta('csrf-token'));
     return fetch(item.url, {
-      method: 'POST', body: item.body, credentials: 'same-origin', redirect: 'follow',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Idempotency-Key': item.id, 'X-CSRF-Token': meta('csrf-token'), 'Accept': 'text/html' }
+      method: 'POST', body: body.toString(), credentials: 'same-origin', redirect: 'follow',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Idempotency-Key': item.id, 'Accept': 'text/html' }
     }).then(function (res) {
       return res.text().then(function (html) {
         var r = { res: res, html: html };
@@ -185,6 +191,21 @@
         return r;
       });
     }, function () { return { kind: 'retry' }; });
+  }
+
+  // The server has the item. A replayed answer (the first was lost) names
+  // no saved form, so its draft is cleared here too. The form that queued
+  // it still holds its key: a new entry there is a new request and needs a
+  // new key, or the server answers it with the old one and stores nothing.
+  function sent(item, saved) {
+    if (saved) confirmed(saved, item.keep); else { if (item.keep) del(item.keep); showStatus('saved'); }
+    Array.prototype.forEach.call(document.querySelectorAll('form[data-queue]'), function (f) {
+      var input = idemInput(f);
+      if (!input || input.value !== item.id) return;
+      var body = new URLSearchParams(item.body);
+      if (fields(f).every(function (p) { return body.getAll(p[0]).indexOf(p[1]) >= 0; })) f.reset(); // still shows what was sent
+      input.value = uuid();
+    });
   }
 
   var timer, flushing = false;
@@ -205,7 +226,7 @@
       return due.reduce(function (p, item) {
         return p.then(function () {
           return send(item).then(function (r) {
-            if (r.kind === 'ok') { update(item.id, function () { return null; }); if (r.saved) confirmed(r.saved, item.keep); else showStatus('saved'); }
+            if (r.kind === 'ok') { update(item.id, function () { return null; }); sent(item, r.saved); }
             else if (r.kind === 'rejected') update(item.id, function (i) { i.rejected = r.res.status; return i; });
             else update(item.id, function (i) {
               i.tries = (i.tries || 0) + 1;
