@@ -17,20 +17,27 @@
 //     where keys meet, the word is within Damerau–Levenshtein distance 1
 //     (2 for long words) of a name, which Distance then confirms.
 //   - client_search, the postings: which client carries which word or
-//     identity number.
+//     identity number, with the client's sort name, indexed by word and
+//     by client.
 //
 // Query first turns the query words into vocabulary terms with a match
 // quality each (exact > variant > prefix > distance 1 > distance 2), then
 // ranks clients in one SQL statement over the postings of those terms, so
-// that only the best hits leave the database. Exact and prefix terms are
-// tried first; the fuzzy terms, whose postings are larger, only when the
-// exact ones cannot fill the page with hits that no fuzzy hit could beat.
+// that only the best hits leave the database. A hit must match every
+// query word while any client does, so that statement takes as
+// candidates the clients of the rarest query word (counting each word's
+// postings up to a cap) and scores only those, looking up their own
+// postings, rather than aggregating every posting of a common name. A
+// one-word query tries its exact and prefix terms first; the fuzzy terms,
+// whose postings are larger, only when the exact ones cannot fill the
+// page with hits that no fuzzy hit could beat.
 package search
 
 import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -101,7 +108,8 @@ type Hit struct {
 	Matched []string
 }
 
-// Querier runs a query; *db.DB and *db.Tx both are one.
+// Querier runs a query; *db.DB and *db.Tx both are one, and Query takes
+// no other (it needs the dialect).
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
@@ -121,9 +129,6 @@ func Index(ctx context.Context, tx *db.Tx, clientID string, d Doc) error {
 func Remove(ctx context.Context, tx *db.Tx, clientID string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM client_search WHERE client_id = $1`, clientID); err != nil {
 		return fmt.Errorf("search: remove postings: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM client_search_doc WHERE client_id = $1`, clientID); err != nil {
-		return fmt.Errorf("search: remove doc: %w", err)
 	}
 	return nil
 }
@@ -145,24 +150,16 @@ func BulkIndex(ctx context.Context, tx *db.Tx, docs map[string]Doc) error {
 	slices.Sort(ids)
 
 	var (
-		postings  []posting
-		sortNames = make([]string, 0, len(ids))
-		terms     = map[string]bool{}
-		docIDs    = make([]string, 0, len(ids))
+		postings []posting
+		terms    = map[string]bool{}
 	)
 	for _, id := range ids {
-		ps, sortName := postingsOf(id, docs[id])
-		if len(ps) == 0 {
-			continue
-		}
-		for _, p := range ps {
+		for _, p := range postingsOf(id, docs[id]) {
 			if p.kind != kindID {
 				terms[p.key] = true
 			}
+			postings = append(postings, p)
 		}
-		postings = append(postings, ps...)
-		docIDs = append(docIDs, id)
-		sortNames = append(sortNames, sortName)
 	}
 	var vocab []termKey
 	for t := range terms {
@@ -189,20 +186,26 @@ func BulkIndex(ctx context.Context, tx *db.Tx, docs map[string]Doc) error {
 	if err := insertVocab(ctx, tx, vocab); err != nil {
 		return err
 	}
-	if err := insertPostings(ctx, tx, postings); err != nil {
-		return err
-	}
-	return insertDocs(ctx, tx, docIDs, sortNames)
+	return insertPostings(ctx, tx, postings)
 }
 
 // posting is one row of client_search.
 type posting struct {
 	key, clientID string
 	kind          int
+	sortName      string // the client's folded "family given" name
 }
 
-// postingsOf lists the distinct postings of one client and its sort name.
-func postingsOf(id string, d Doc) ([]posting, string) {
+// postingsOf lists the distinct postings of one client.
+func postingsOf(id string, d Doc) []posting {
+	var given, family string
+	if len(d.Names) > 0 {
+		given = Fold(d.Names[0])
+	}
+	if len(d.Names) > 1 {
+		family = Fold(d.Names[1])
+	}
+	sortName := strings.TrimSpace(family + " " + given)
 	seen := map[posting]bool{}
 	var out []posting
 	add := func(p posting) {
@@ -220,27 +223,21 @@ func postingsOf(id string, d Doc) ([]posting, string) {
 			kind = kindFamily
 		}
 		for _, t := range nameTokens(name) {
-			add(posting{t, id, kind})
+			add(posting{t, id, kind, sortName})
 		}
 	}
 	for _, n := range d.IDs {
 		for _, k := range idKeys(n) {
-			add(posting{k, id, kindID})
+			add(posting{k, id, kindID, sortName})
 		}
 	}
-	var given, family string
-	if len(d.Names) > 0 {
-		given = Fold(d.Names[0])
-	}
-	if len(d.Names) > 1 {
-		family = Fold(d.Names[1])
-	}
-	return out, strings.TrimSpace(family + " " + given)
+	return out
 }
 
-// maxParams keeps a statement well below SQLite's limit of 32766 bound
-// parameters (and PostgreSQL's 65535).
-const maxParams = 30000
+// sqliteParams bounds the bound parameters of one SQLite statement: SQLite
+// looks up numbered parameters by linear search when preparing and
+// binding, so a statement's cost grows with the square of their number.
+const sqliteParams = 1000
 
 // chunk calls f for consecutive ranges of n items, at most per items each.
 func chunk(n, per int, f func(lo, hi int) error) error {
@@ -274,31 +271,29 @@ func placeholders(b *strings.Builder, rows, cols int) {
 }
 
 func deleteClients(ctx context.Context, tx *db.Tx, ids []string) error {
-	for _, table := range []string{"client_search", "client_search_doc"} {
-		if tx.Dialect == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE client_id = ANY($1::text[])`, ids); err != nil {
-				return fmt.Errorf("search: clear %s: %w", table, err)
-			}
-			continue
+	if tx.Dialect == db.Postgres {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_search WHERE client_id = ANY($1::text[])`, ids); err != nil {
+			return fmt.Errorf("search: clear postings: %w", err)
 		}
-		err := chunk(len(ids), maxParams, func(lo, hi int) error {
-			var b strings.Builder
-			b.WriteString(`DELETE FROM ` + table + ` WHERE client_id IN (`)
-			args := make([]any, 0, hi-lo)
-			for i, id := range ids[lo:hi] {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("$" + strconv.Itoa(i+1))
-				args = append(args, id)
+		return nil
+	}
+	err := chunk(len(ids), sqliteParams, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`DELETE FROM client_search WHERE client_id IN (`)
+		args := make([]any, 0, hi-lo)
+		for i, id := range ids[lo:hi] {
+			if i > 0 {
+				b.WriteByte(',')
 			}
-			b.WriteByte(')')
-			_, err := tx.ExecContext(ctx, b.String(), args...)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("search: clear %s: %w", table, err)
+			b.WriteString("$" + strconv.Itoa(i+1))
+			args = append(args, id)
 		}
+		b.WriteByte(')')
+		_, err := tx.ExecContext(ctx, b.String(), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("search: clear postings: %w", err)
 	}
 	return nil
 }
@@ -321,7 +316,7 @@ func insertVocab(ctx context.Context, tx *db.Tx, vocab []termKey) error {
 			return nil
 		})
 	}
-	return chunk(len(vocab), maxParams/3, func(lo, hi int) error {
+	return chunk(len(vocab), sqliteParams/3, func(lo, hi int) error {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO search_term (key, kind, term) VALUES `)
 		placeholders(&b, hi-lo, 3)
@@ -340,57 +335,29 @@ func insertVocab(ctx context.Context, tx *db.Tx, vocab []termKey) error {
 func insertPostings(ctx context.Context, tx *db.Tx, ps []posting) error {
 	if tx.Dialect == db.Postgres {
 		return chunk(len(ps), pgBatch, func(lo, hi int) error {
-			keys, ids, kinds := make([]string, 0, hi-lo), make([]string, 0, hi-lo), make([]int32, 0, hi-lo)
+			keys, ids, kinds, names := make([]string, 0, hi-lo), make([]string, 0, hi-lo), make([]int32, 0, hi-lo), make([]string, 0, hi-lo)
 			for _, p := range ps[lo:hi] {
-				keys, ids, kinds = append(keys, p.key), append(ids, p.clientID), append(kinds, int32(p.kind))
+				keys, ids, kinds, names = append(keys, p.key), append(ids, p.clientID), append(kinds, int32(p.kind)), append(names, p.sortName)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO client_search (key, client_id, kind)
-				SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) ON CONFLICT DO NOTHING`, keys, ids, kinds)
+			_, err := tx.ExecContext(ctx, `INSERT INTO client_search (key, client_id, kind, sort_name)
+				SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) ON CONFLICT DO NOTHING`, keys, ids, kinds, names)
 			if err != nil {
 				return fmt.Errorf("search: insert postings: %w", err)
 			}
 			return nil
 		})
 	}
-	return chunk(len(ps), maxParams/3, func(lo, hi int) error {
+	return chunk(len(ps), sqliteParams/4, func(lo, hi int) error {
 		var b strings.Builder
-		b.WriteString(`INSERT INTO client_search (key, client_id, kind) VALUES `)
-		placeholders(&b, hi-lo, 3)
+		b.WriteString(`INSERT INTO client_search (key, client_id, kind, sort_name) VALUES `)
+		placeholders(&b, hi-lo, 4)
 		b.WriteString(` ON CONFLICT DO NOTHING`)
-		args := make([]any, 0, 3*(hi-lo))
+		args := make([]any, 0, 4*(hi-lo))
 		for _, p := range ps[lo:hi] {
-			args = append(args, p.key, p.clientID, p.kind)
+			args = append(args, p.key, p.clientID, p.kind, p.sortName)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("search: insert postings: %w", err)
-		}
-		return nil
-	})
-}
-
-func insertDocs(ctx context.Context, tx *db.Tx, ids, names []string) error {
-	const upsert = ` ON CONFLICT (client_id) DO UPDATE SET sort_name = excluded.sort_name`
-	if tx.Dialect == db.Postgres {
-		return chunk(len(ids), pgBatch, func(lo, hi int) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO client_search_doc (client_id, sort_name)
-				SELECT * FROM unnest($1::text[], $2::text[])`+upsert, ids[lo:hi], names[lo:hi])
-			if err != nil {
-				return fmt.Errorf("search: insert docs: %w", err)
-			}
-			return nil
-		})
-	}
-	return chunk(len(ids), maxParams/2, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO client_search_doc (client_id, sort_name) VALUES `)
-		placeholders(&b, hi-lo, 2)
-		b.WriteString(upsert)
-		args := make([]any, 0, 2*(hi-lo))
-		for i := lo; i < hi; i++ {
-			args = append(args, ids[i], names[i])
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("search: insert docs: %w", err)
 		}
 		return nil
 	})
@@ -563,6 +530,15 @@ func Query(ctx context.Context, q Querier, text string, limit int) ([]Hit, error
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
+	var dialect db.Dialect
+	switch x := q.(type) {
+	case *db.DB:
+		dialect = x.Dialect
+	case *db.Tx:
+		dialect = x.Dialect
+	default:
+		return nil, fmt.Errorf("search: query through a %T, want a *db.DB or *db.Tx", q)
+	}
 	toks := parseQuery(text)
 	if len(toks) == 0 {
 		return []Hit{}, nil
@@ -578,24 +554,40 @@ func Query(ctx context.Context, q Querier, text string, limit int) ([]Hit, error
 	n := len(toks)
 	full := int64(1)<<n - 1
 	var strong []match
+	var covered int64
 	for _, m := range matches {
+		covered |= 1 << m.tok
 		if m.w >= wPrefix {
 			strong = append(strong, m)
 		}
 	}
-	if len(strong) > 0 {
-		hits, err := rank(ctx, q, toks, strong, limit)
+	// While a client may match every word, rank only such clients (see
+	// rank). A one-word query first tries its exact, variant and prefix
+	// matches: a common word's fuzzy neighbours carry many postings, and
+	// the page is often full without them. With more words, clients that
+	// match them all exactly are few, so that first try would rarely
+	// fill the page and would only add a statement.
+	if covered == full {
+		if n == 1 && len(strong) > 0 && len(strong) < len(matches) {
+			hits, err := rank(ctx, q, dialect, toks, strong, limit, false)
+			if err != nil {
+				return nil, err
+			}
+			// A hit that needs a fuzzy word scores at most this much.
+			if bound := int64(wDist1); len(hits) == limit && hits[limit-1].score > bound {
+				return finish(hits, toks), nil
+			}
+		}
+		hits, err := rank(ctx, q, dialect, toks, matches, limit, n > 1)
 		if err != nil {
 			return nil, err
 		}
-		// A hit that needs a fuzzy word scores at most this much.
-		bound := int64((n-1)*wExact + wDist1)
-		if len(strong) == len(matches) ||
-			(len(hits) == limit && hits[limit-1].mask == full && hits[limit-1].score > bound) {
+		if len(hits) > 0 {
 			return finish(hits, toks), nil
 		}
 	}
-	hits, err := rank(ctx, q, toks, matches, limit)
+	// No client matches every word: the best partial matches.
+	hits, err := rank(ctx, q, dialect, toks, matches, limit, false)
 	if err != nil {
 		return nil, err
 	}
@@ -675,38 +667,87 @@ type ranked struct {
 	mask     int64
 }
 
+// driverCap bounds how many postings of each query word are counted to
+// find the rarest one (a variable so that tests can make every word
+// "common").
+var driverCap = 2000
+
 // rank scores the clients carrying the matched terms in the database and
 // returns the best limit: most query words matched, then highest summed
 // quality, then an exact family-name match, then by name.
-func rank(ctx context.Context, q Querier, toks []qtoken, ms []match, limit int) ([]ranked, error) {
-	var b strings.Builder
-	args := make([]any, 0, len(ms))
-	b.WriteString(`WITH m (tok, term, w, bit, ex) AS (VALUES `)
-	for i, m := range ms {
-		if i > 0 {
-			b.WriteByte(',')
+//
+// With all set, only clients matching every query word are ranked. They
+// all carry the rarest word, so the statement counts each word's postings
+// (up to driverCap), takes the clients of the rarest word as candidates
+// and scores only those: SQLite looks up their own postings by
+// client_search_client, PostgreSQL does that or hash-joins them with the
+// other words' postings, as its planner finds cheaper. Either way the
+// page needs no join and no sort over every client of a common name.
+//
+// The matches travel as arrays (PostgreSQL) or one JSON array (SQLite), so
+// the statement text is the same for every query and stays prepared.
+func rank(ctx context.Context, q Querier, dialect db.Dialect, toks []qtoken, ms []match, limit int, all bool) ([]ranked, error) {
+	var (
+		b    strings.Builder
+		args []any
+	)
+	b.WriteString(`WITH m AS MATERIALIZED (`)
+	if dialect == db.Postgres {
+		tok, term, w, ex := make([]int32, len(ms)), make([]string, len(ms)), make([]int32, len(ms)), make([]int32, len(ms))
+		for i, m := range ms {
+			tok[i], term[i], w[i], ex[i] = int32(m.tok), m.term, int32(m.w), int32(exact(toks, m))
 		}
-		args = append(args, m.term)
-		ex := 0
-		if !toks[m.tok].id && m.w >= wVariant {
-			ex = 1
+		args = append(args, tok, term, w, ex)
+		b.WriteString(`SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::int[]) AS u (tok, term, w, ex)`)
+	} else {
+		rows := make([][4]any, len(ms))
+		for i, m := range ms {
+			rows[i] = [4]any{m.tok, m.term, m.w, exact(toks, m)}
 		}
-		fmt.Fprintf(&b, "(%d, CAST($%d AS TEXT), %d, %d, %d)", m.tok, len(args), m.w, 1<<m.tok, ex)
+		j, err := json.Marshal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("search: rank: %w", err)
+		}
+		args = append(args, string(j))
+		// TEXT affinity on term lets SQLite index m by term for the join.
+		b.WriteString(`SELECT CAST(value ->> 0 AS INTEGER) AS tok, CAST(value ->> 1 AS TEXT) AS term, CAST(value ->> 2 AS INTEGER) AS w, CAST(value ->> 3 AS INTEGER) AS ex FROM json_each($1)`)
 	}
-	// m drives the join (CROSS JOIN keeps SQLite from reordering it); the
-	// inner grouping keeps each query word's best match per client.
-	b.WriteString(`)
-SELECT s.cid, s.score, s.mask FROM (
-  SELECT h.cid AS cid, SUM(h.w) AS score, SUM(h.bit) AS mask, COUNT(*) AS ntok, MAX(h.fam) AS fam FROM (
-    SELECT p.client_id AS cid, m.tok AS tok, MAX(m.w) AS w, MAX(m.bit) AS bit,
-           MAX(CASE WHEN p.kind = 1 THEN m.ex ELSE 0 END) AS fam
+	b.WriteString(`)`)
+	param := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	// h holds each query word's best match per client. CROSS JOIN keeps
+	// SQLite from reordering the joins.
+	if all {
+		b.WriteString(`,
+t AS (SELECT DISTINCT tok FROM m),
+df AS (SELECT t.tok AS tok, (SELECT COUNT(*) FROM (
+    SELECT 1 FROM m m2 CROSS JOIN client_search p WHERE m2.tok = t.tok AND p.key = m2.term
+    LIMIT ` + strconv.Itoa(driverCap) + `) x) AS n FROM t),
+c AS (SELECT DISTINCT p.client_id AS cid FROM m CROSS JOIN client_search p
+    WHERE m.tok = (SELECT tok FROM df ORDER BY n, tok LIMIT 1) AND p.key = m.term),
+h AS (SELECT p.client_id AS cid, m.tok AS tok, MAX(m.w) AS w,
+           MAX(CASE WHEN p.kind = 1 THEN m.ex ELSE 0 END) AS fam, MAX(p.sort_name) AS sn
+    FROM c CROSS JOIN client_search p CROSS JOIN m
+    WHERE p.client_id = c.cid AND p.key = m.term
+    GROUP BY p.client_id, m.tok)
+SELECT cid, SUM(w) AS score, SUM(1 << tok) AS mask FROM h
+GROUP BY cid HAVING COUNT(*) = ` + param(len(toks)) + `
+ORDER BY score DESC, MAX(fam) DESC, MAX(sn), cid
+LIMIT ` + param(limit))
+	} else {
+		b.WriteString(`,
+h AS (SELECT p.client_id AS cid, m.tok AS tok, MAX(m.w) AS w,
+           MAX(CASE WHEN p.kind = 1 THEN m.ex ELSE 0 END) AS fam, MAX(p.sort_name) AS sn
     FROM m CROSS JOIN client_search p
     WHERE p.key = m.term
-    GROUP BY p.client_id, m.tok
-  ) h GROUP BY h.cid
-) s JOIN client_search_doc d ON d.client_id = s.cid
-ORDER BY s.ntok DESC, s.score DESC, s.fam DESC, d.sort_name, s.cid
-LIMIT ` + strconv.Itoa(limit))
+    GROUP BY p.client_id, m.tok)
+SELECT cid, SUM(w) AS score, SUM(1 << tok) AS mask FROM h
+GROUP BY cid
+ORDER BY COUNT(*) DESC, score DESC, MAX(fam) DESC, MAX(sn), cid
+LIMIT ` + param(limit))
+	}
 	rows, err := q.QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: rank: %w", err)
@@ -724,6 +765,15 @@ LIMIT ` + strconv.Itoa(limit))
 		return nil, fmt.Errorf("search: rank: %w", err)
 	}
 	return out, nil
+}
+
+// exact is 1 when m is an exact or variant match of a name word: such a
+// match of a family name ranks first among equals.
+func exact(toks []qtoken, m match) int {
+	if !toks[m.tok].id && m.w >= wVariant {
+		return 1
+	}
+	return 0
 }
 
 // finish keeps only the hits that matched every word when there are any,
