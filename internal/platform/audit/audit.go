@@ -10,12 +10,15 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodia/custodia/internal/platform/db"
@@ -127,9 +130,8 @@ type pendingGroup struct {
 
 // queue holds the entries on the transaction and appends them to the
 // chain as its last work before COMMIT. They still commit with the change
-// or not at all; but the chain's head row — which serialises every
-// audited write — is locked only for the moment of the commit instead of
-// for the whole transaction.
+// or not at all; but the stripe's head row is locked only for the moment
+// of the commit instead of for the whole transaction.
 func queue(ctx context.Context, tx *db.Tx, a Actor, entries []Entry) {
 	if len(entries) == 0 {
 		return
@@ -138,14 +140,7 @@ func queue(ctx context.Context, tx *db.Tx, a Actor, entries []Entry) {
 	if p == nil {
 		p = &[]pendingGroup{}
 		tx.SetLocal(pendingKey{}, p)
-		tx.BeforeCommit(func() error {
-			for _, g := range *p {
-				if err := appendRecords(ctx, tx, g.a, tx.Now, g.entries); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		tx.BeforeCommit(func() error { return appendGroups(ctx, tx, tx.Now, *p) })
 	}
 	if n := len(*p); n > 0 && (*p)[n-1].a == a {
 		(*p)[n-1].entries = append((*p)[n-1].entries, entries...)
@@ -154,48 +149,100 @@ func queue(ctx context.Context, tx *db.Tx, a Actor, entries []Entry) {
 	*p = append(*p, pendingGroup{a: a, entries: append([]Entry(nil), entries...)})
 }
 
+// Stripes is the number of independent hash chains the log is striped
+// over. Each has its own head row (audit_head ids 1..Stripes); an append
+// locks one of them, so up to Stripes transactions can commit at once.
+// Records of stripe c have seq ≡ c (mod Stripes), consecutive within the
+// stripe. Row 0 of audit_head is the origin: the last seq and hash of the
+// single chain written before striping (0 and zeros in a new database).
+// Records with seq up to the origin's form that chain; every stripe's
+// first record links to the origin's hash. Changing Stripes needs a
+// migration of the head rows.
+const Stripes = 16
+
+// mod is x mod m in [0, m).
+func mod(x, m int64) int64 { return ((x % m) + m) % m }
+
+// stripeOf is the stripe (1..Stripes) a seq above the origin belongs to.
+func stripeOf(seq int64) int64 { return mod(seq-1, Stripes) + 1 }
+
+// firstSeq is the seq of stripe c's first record: the smallest seq above
+// the origin's that is ≡ c (mod Stripes).
+func firstSeq(origin, c int64) int64 { return origin + 1 + mod(c-origin-1, Stripes) }
+
+// fallbackStripe spreads appends over the stripes when all are busy.
+var fallbackStripe atomic.Uint64
+
+// Appending picks the stripe whose next seq is lowest (so that seq stays
+// close to commit order: on SQLite, with its single writer, successive
+// transactions get increasing seqs) among those no other transaction has
+// locked (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway).
+const (
+	lockLowestSQLite   = `UPDATE audit_head SET seq = seq + $1 WHERE id = (SELECT id FROM audit_head WHERE id > 0 ORDER BY seq LIMIT 1) RETURNING id, seq, hash`
+	lockLowestPostgres = `UPDATE audit_head SET seq = seq + $1 WHERE id = (SELECT id FROM audit_head WHERE id > 0 ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, seq, hash`
+	lockStripe         = `UPDATE audit_head SET seq = seq + $1 WHERE id = $2 RETURNING id, seq, hash`
+)
+
 // insertChunk is how many records one INSERT carries.
 const insertChunk = 50
 
-func appendRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, entries []Entry) error {
-	if len(entries) == 0 {
+// appendGroups appends the groups' entries, in order, to one stripe.
+func appendGroups(ctx context.Context, tx *db.Tx, at time.Time, groups []pendingGroup) error {
+	n := 0
+	for _, g := range groups {
+		n += len(g.entries)
+	}
+	if n == 0 {
 		return nil
 	}
-	// Taking the head row's lock first serialises appends on both engines
+	// Taking a head row's lock first serialises the appends to its stripe
 	// (PostgreSQL row lock; SQLite's single writer).
-	var seq int64
+	var stripe, seq int64
 	var prev string
-	err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash`, len(entries)).Scan(&seq, &prev)
+	step := int64(n) * Stripes
+	q := lockLowestSQLite
+	if tx.Dialect == db.Postgres {
+		q = lockLowestPostgres
+	}
+	err := tx.QueryRowContext(ctx, q, step).Scan(&stripe, &seq, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Every stripe is locked: wait for one.
+		c := int64(fallbackStripe.Add(1)%Stripes) + 1
+		err = tx.QueryRowContext(ctx, lockStripe, step, c).Scan(&stripe, &seq, &prev)
+	}
 	if err != nil {
 		return fmt.Errorf("audit: lock head: %w", err)
 	}
-	seq -= int64(len(entries))
-	// Insert in small chunks: a statement's parameters are bounded (SQLite
-	// 32766, PostgreSQL 65535), and SQLite resolves $N parameters by name,
-	// in time quadratic in their number.
-	for len(entries) > 0 {
-		chunk := entries[:min(len(entries), insertChunk)]
-		entries = entries[len(chunk):]
-		var err error
-		if seq, prev, err = insertRecords(ctx, tx, a, at, seq, prev, chunk); err != nil {
-			return err
+	seq -= step
+	for _, g := range groups {
+		entries := g.entries
+		// Insert in small chunks: a statement's parameters are bounded
+		// (SQLite 32766, PostgreSQL 65535), and SQLite resolves $N
+		// parameters by name, in time quadratic in their number.
+		for len(entries) > 0 {
+			chunk := entries[:min(len(entries), insertChunk)]
+			entries = entries[len(chunk):]
+			var err error
+			if seq, prev, err = insertRecords(ctx, tx, g.a, at, seq, prev, chunk); err != nil {
+				return err
+			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = $2`, prev, stripe); err != nil {
 		return fmt.Errorf("audit: move head: %w", err)
 	}
 	return nil
 }
 
-// insertRecords writes entries as the records after seq, chained to prev,
-// and returns the last record's seq and hash.
+// insertRecords writes entries as the records of a stripe after seq,
+// chained to prev, and returns the last record's seq and hash.
 func insertRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, seq int64, prev string, entries []Entry) (int64, string, error) {
 	const cols = 15
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO audit_log (seq, id, at, actor_id, actor_name, role, action, client_id, object_type, object_id, reason, break_glass, remote, detail, prev_hash, hash) VALUES `)
 	args := make([]any, 0, len(entries)*(cols+1))
 	for i, e := range entries {
-		seq++
+		seq += Stripes
 		r := Record{Seq: seq, ID: db.NewID(), At: at, ActorID: a.ID, ActorName: a.Name, Role: a.Role, Action: e.Action,
 			ClientID: e.ClientID, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Reason: e.Reason, BreakGlass: e.BreakGlass,
 			Remote: a.Remote, Detail: e.Detail, PrevHash: prev}

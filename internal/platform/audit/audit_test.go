@@ -52,6 +52,46 @@ func mustVerify(t *testing.T, d *db.DB, records int64) {
 	}
 }
 
+// seqsOf lists the stored seqs in order.
+func seqsOf(t *testing.T, d *db.DB) []int64 {
+	t.Helper()
+	rows, err := d.Query(`SELECT seq FROM audit_log ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// rehash alters record seq and recomputes its own hash, so only the chain
+// around it can betray the change.
+func rehash(t *testing.T, d *db.DB, seq int64) {
+	t.Helper()
+	dbtest.Exec(t, d, fmt.Sprintf(`UPDATE audit_log SET detail = 'nothing to see' WHERE seq = %d`, seq))
+	var r Record
+	rows, err := d.Query(`SELECT `+recordCols+` FROM audit_log WHERE seq = $1`, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		if r, err = scanRecord(rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows.Close()
+	if _, err := d.Exec(`UPDATE audit_log SET hash = $1 WHERE seq = $2`, hashOf(&r), seq); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestWriteCommitsWithTransaction(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
@@ -141,11 +181,18 @@ func TestManyEntriesInOneWrite(t *testing.T) {
 		write(t, d, ctx, entries...)
 		write(t, d, ctx, Entry{Action: "client.read", ClientID: "c0"})
 		mustVerify(t, d, 5102)
+		// One transaction, one stripe: the big write is stripe 2, seqs 2,
+		// 18, … 2+16·5099; the single writes around it stripes 1 and 3.
+		var last int64
+		if err := d.QueryRow(`SELECT MAX(seq) FROM audit_log`).Scan(&last); err != nil || last != 2+16*5099 {
+			t.Fatalf("last seq %d, %v", last, err)
+		}
 		// A record altered on the second page is still found.
-		dbtest.Exec(t, d, `UPDATE audit_log SET client_id = 'cX' WHERE seq = 5050`)
+		const bad = 2 + 16*5050
+		dbtest.Exec(t, d, fmt.Sprintf(`UPDATE audit_log SET client_id = 'cX' WHERE seq = %d`, bad))
 		res, err := Verify(context.Background(), d)
-		if err != nil || res.BadSeq != 5050 {
-			t.Fatalf("Verify = %+v, %v; want bad seq 5050", res, err)
+		if err != nil || res.BadSeq != bad {
+			t.Fatalf("Verify = %+v, %v; want bad seq %d", res, err, bad)
 		}
 	})
 }
@@ -171,69 +218,98 @@ func TestVerifyFindsTampering(t *testing.T) {
 		}
 		return h
 	}
+	exec := func(t *testing.T, d *db.DB, q string, args ...any) {
+		t.Helper()
+		if _, err := d.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zero := strings.Repeat("0", 64)
+	// The clean log (see below) has three stripes: 1 holds seqs 1, 17;
+	// 2 holds 2, 18, 34; 3 holds 3. Stripes 4..16 are empty.
 	cases := []struct {
 		name   string
 		tamper func(t *testing.T, d *db.DB)
-		bad    int64 // 0: the chain must verify
+		bad    int64 // 0: the chain must verify (clean) or a head row is wrong
 	}{
 		{"clean", func(*testing.T, *db.DB) {}, 0},
 		{"actor name changed", func(t *testing.T, d *db.DB) {
-			dbtest.Exec(t, d, `UPDATE audit_log SET actor_name = 'Someone Else' WHERE seq = 3`)
-		}, 3},
+			dbtest.Exec(t, d, `UPDATE audit_log SET actor_name = 'Someone Else' WHERE seq = 18`)
+		}, 18},
 		{"client changed", func(t *testing.T, d *db.DB) {
 			dbtest.Exec(t, d, `UPDATE audit_log SET client_id = 'c2' WHERE seq = 2`)
 		}, 2},
 		{"break-glass flag cleared", func(t *testing.T, d *db.DB) {
-			dbtest.Exec(t, d, `UPDATE audit_log SET break_glass = 0 WHERE seq = 5`)
-		}, 5},
+			dbtest.Exec(t, d, `UPDATE audit_log SET break_glass = 0 WHERE seq = 34`)
+		}, 34},
 		{"time moved by a millisecond", func(t *testing.T, d *db.DB) {
 			var at string
-			d.QueryRow(`SELECT at FROM audit_log WHERE seq = 4`).Scan(&at) //nolint:errcheck
-			if _, err := d.Exec(`UPDATE audit_log SET at = $1 WHERE seq = 4`, db.FormatTime(db.MustTime(at).Add(time.Millisecond))); err != nil {
-				t.Fatal(err)
-			}
-		}, 4},
+			d.QueryRow(`SELECT at FROM audit_log WHERE seq = 3`).Scan(&at) //nolint:errcheck
+			exec(t, d, `UPDATE audit_log SET at = $1 WHERE seq = 3`, db.FormatTime(db.MustTime(at).Add(time.Millisecond)))
+		}, 3},
 		{"record altered and rehashed", func(t *testing.T, d *db.DB) {
-			dbtest.Exec(t, d, `UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 3`)
-			var r Record
-			rows, _ := d.Query(`SELECT ` + recordCols + ` FROM audit_log WHERE seq = 3`)
-			for rows.Next() {
-				r, _ = scanRecord(rows)
-			}
-			rows.Close()
-			if _, err := d.Exec(`UPDATE audit_log SET hash = $1 WHERE seq = 3`, hashOf(&r)); err != nil {
-				t.Fatal(err)
-			}
-		}, 4},
+			rehash(t, d, 18)
+		}, 34}, // the next record of its stripe no longer links to it
+		{"last record of a stripe altered and rehashed", func(t *testing.T, d *db.DB) {
+			rehash(t, d, 17)
+		}, 33}, // its head no longer points at it
+		{"two stripes altered", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `UPDATE audit_log SET detail = 'x' WHERE seq = 18`, `UPDATE audit_log SET detail = 'x' WHERE seq = 3`)
+		}, 3}, // the lowest
 		{"middle record deleted", func(t *testing.T, d *db.DB) {
-			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 3`)
-		}, 4}, // record 4 no longer follows 2
+			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 18`)
+		}, 34}, // record 34 no longer follows 2
 		{"first record deleted", func(t *testing.T, d *db.DB) {
 			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 1`)
-		}, 2},
-		{"last record deleted", func(t *testing.T, d *db.DB) {
-			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 6`)
-		}, 6},
+		}, 17},
+		{"first record of another stripe deleted", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 2`)
+		}, 18},
+		{"last record of a stripe deleted", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 34`)
+		}, 34}, // its head still says 34
+		{"only record of a stripe deleted", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq = 3`)
+		}, 3},
+		{"tails of two stripes deleted", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `DELETE FROM audit_log WHERE seq IN (17, 34)`)
+		}, 17},
 		{"all records deleted", func(t *testing.T, d *db.DB) {
 			dbtest.Exec(t, d, `DELETE FROM audit_log`)
 		}, 1},
-		{"forged record appended behind the head", func(t *testing.T, d *db.DB) {
-			forge(t, d, 7, hashAt(t, d, 6))
-		}, 7},
+		{"forged record appended behind a head", func(t *testing.T, d *db.DB) {
+			forge(t, d, 33, hashAt(t, d, 17))
+		}, 33},
+		{"forged record in an empty stripe", func(t *testing.T, d *db.DB) {
+			forge(t, d, 4, zero)
+		}, 4},
 		{"forged record after a gap", func(t *testing.T, d *db.DB) {
-			forge(t, d, 9, hashAt(t, d, 6))
-		}, 9},
+			forge(t, d, 66, hashAt(t, d, 34))
+		}, 66}, // stripe 2 expects 50 next
 		{"forged record before the first", func(t *testing.T, d *db.DB) {
-			forge(t, d, 0, strings.Repeat("0", 64))
+			forge(t, d, 0, zero)
 		}, 0},
 		{"forged record with a negative seq", func(t *testing.T, d *db.DB) {
-			forge(t, d, -5, strings.Repeat("0", 64))
+			forge(t, d, -5, zero)
 		}, -5},
 		{"head moved back", func(t *testing.T, d *db.DB) {
-			if _, err := d.Exec(`UPDATE audit_head SET seq = 5, hash = $1`, hashAt(t, d, 5)); err != nil {
-				t.Fatal(err)
-			}
-		}, 6},
+			exec(t, d, `UPDATE audit_head SET seq = 18, hash = $1 WHERE id = 2`, hashAt(t, d, 18))
+		}, 34},
+		{"head of an empty stripe moved on", func(t *testing.T, d *db.DB) {
+			exec(t, d, `UPDATE audit_head SET seq = 5, hash = $1 WHERE id = 5`, hashAt(t, d, 3))
+		}, 5}, // it claims a record 5
+		{"origin moved", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `UPDATE audit_head SET seq = 2 WHERE id = 0`)
+		}, 2}, // record 2 does not continue a chain from before striping
+		{"a stripe's head removed", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `DELETE FROM audit_head WHERE id = 7`)
+		}, 0},
+		{"the origin removed", func(t *testing.T, d *db.DB) {
+			dbtest.Exec(t, d, `DELETE FROM audit_head WHERE id = 0`)
+		}, 0},
+		{"a head row added", func(t *testing.T, d *db.DB) {
+			exec(t, d, `INSERT INTO audit_head (id, seq, hash) VALUES (17, 1, $1)`, zero)
+		}, 0},
 	}
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
 		ctx := as(alice)
@@ -246,6 +322,9 @@ func TestVerifyFindsTampering(t *testing.T) {
 			Entry{Action: "client.read", ClientID: "c3"},
 			Entry{Action: "health.note", ClientID: "c1"})
 		write(t, d, ctx, Entry{Action: "client.update", ClientID: "c1"})
+		if got := seqsOf(t, d); !slices.Equal(got, []int64{1, 2, 3, 17, 18, 34}) {
+			t.Fatalf("seqs %v", got)
+		}
 		dbtest.Exec(t, d, `DELETE FROM pristine_log`, `DELETE FROM pristine_head`,
 			`INSERT INTO pristine_log SELECT * FROM audit_log`, `INSERT INTO pristine_head SELECT * FROM audit_head`)
 		mustVerify(t, d, 6)
@@ -259,7 +338,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 					t.Fatal(err)
 				}
 				if c.name == "clean" {
-					if !res.OK() || res.Records != 6 {
+					if !res.OK() || res.Records != 6 || res.BadSeq != 0 {
 						t.Fatalf("clean log: %+v", res)
 					}
 					return
@@ -272,7 +351,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 				}
 			})
 		}
-		// A missing head is reported, not an error.
+		// Missing heads are reported, not an error.
 		dbtest.Exec(t, d, `DELETE FROM audit_head`)
 		if res, err := Verify(context.Background(), d); err != nil || res.OK() {
 			t.Fatalf("missing head: %+v, %v", res, err)
@@ -299,7 +378,8 @@ func TestRecordReadGroupCommit(t *testing.T) {
 		locked, release, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 		go func() {
 			held <- d.Transact(context.Background(), func(tx *db.Tx) error {
-				if _, err := tx.Exec(`UPDATE audit_head SET seq = seq WHERE id = 1`); err != nil {
+				// Every stripe's head: on PostgreSQL a free one would do.
+				if _, err := tx.Exec(`UPDATE audit_head SET seq = seq WHERE id > 0`); err != nil {
 					return err
 				}
 				close(locked)
@@ -354,10 +434,12 @@ func TestRecordReadGroupCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := map[string]bool{}
+		stripes := map[int64]bool{}
 		for i, r := range recs {
-			if r.Seq != int64(n-i) {
-				t.Fatalf("record %d has seq %d; want a gapless chain newest first", i, r.Seq)
+			if i > 0 && (r.At.After(recs[i-1].At) || r.At.Equal(recs[i-1].At) && r.Seq >= recs[i-1].Seq) {
+				t.Fatalf("record %d (%v, %d) after (%v, %d): not newest first", i, r.At, r.Seq, recs[i-1].At, recs[i-1].Seq)
 			}
+			stripes[stripeOf(r.Seq)] = true
 			var idx int
 			fmt.Sscanf(r.ClientID, "c%03d", &idx) //nolint:errcheck
 			want := actors[idx%2]
@@ -365,6 +447,10 @@ func TestRecordReadGroupCommit(t *testing.T) {
 				t.Fatalf("record %+v: wrong actor or duplicate", r)
 			}
 			seen[r.ClientID] = true
+		}
+		// A group commit appends to one stripe.
+		if commits := txs.Load() - before; int64(len(stripes)) > commits {
+			t.Errorf("%d stripes used by %d transactions", len(stripes), commits)
 		}
 		if len(seen) != n {
 			t.Fatalf("%d distinct reads recorded, want %d", len(seen), n)
@@ -489,6 +575,11 @@ func TestSearchAndWhoAccessed(t *testing.T) {
 func TestBreakGlass(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		// Each transaction a millisecond after the last: results are
+		// ordered by time first.
+		var tick atomic.Int64
+		base := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+		d.SetClock(func() time.Time { return base.Add(time.Duration(tick.Add(1)) * time.Millisecond) })
 		l := NewLog(d)
 		defer l.Close()
 		ctx := WithBreakGlass(as(bob), "c1", "cell alarm, injured")
@@ -558,5 +649,15 @@ func TestConcurrentWriters(t *testing.T) {
 			}
 		}
 		mustVerify(t, d, workers*each*2)
+		if n, err := Count(context.Background(), d); err != nil || n != workers*each*2 {
+			t.Fatalf("Count = %d, %v", n, err)
+		}
+		stripes := map[int64]bool{}
+		for _, s := range seqsOf(t, d) {
+			stripes[stripeOf(s)] = true
+		}
+		if len(stripes) < 2 {
+			t.Fatalf("%d transactions used %d stripes", workers*each, len(stripes))
+		}
 	})
 }

@@ -114,13 +114,13 @@ func (l *Log) flush() {
 		if len(batch) == 0 {
 			return
 		}
+		groups := make([]pendingGroup, 0, len(batch))
+		for _, p := range batch {
+			groups = append(groups, pendingGroup{a: p.actor, entries: p.entries})
+		}
+		// One transaction, one stripe: the whole batch shares a commit.
 		err := l.db.Transact(context.Background(), func(tx *db.Tx) error {
-			for _, p := range batch {
-				if err := appendRecords(context.Background(), tx, p.actor, tx.Now, p.entries); err != nil {
-					return err
-				}
-			}
-			return nil
+			return appendGroups(context.Background(), tx, tx.Now, groups)
 		})
 		for _, p := range batch {
 			p.result <- err
@@ -136,8 +136,13 @@ type Filter struct {
 	Action         string // prefix, e.g. "client."
 	From, To       time.Time
 	BreakGlassOnly bool
-	BeforeSeq      int64 // page backwards from here (exclusive); 0 = newest
-	Limit          int
+	// BeforeSeq pages backwards: only records older than record BeforeSeq
+	// (exclusive) in the newest-first order, by (at, seq). Give the seq
+	// of the last record of a page to get the next. A seq that names no
+	// record stands just after the record with the highest seq below it,
+	// which that page then starts with. 0 = from the newest.
+	BeforeSeq int64
+	Limit     int
 }
 
 const recordCols = `seq, id, at, actor_id, actor_name, role, action, COALESCE(client_id, ''), COALESCE(object_type, ''), COALESCE(object_id, ''), COALESCE(reason, ''), break_glass, COALESCE(remote, ''), COALESCE(detail, ''), prev_hash, hash`
@@ -155,7 +160,8 @@ func scanRecord(sc interface{ Scan(...any) error }) (Record, error) {
 	return r, err
 }
 
-// Search returns records matching f, newest first.
+// Search returns records matching f, newest first: by time (at, when
+// the writing transaction began), then seq.
 func (l *Log) Search(ctx context.Context, f Filter) ([]Record, error) {
 	var where []string
 	var args []any
@@ -182,7 +188,23 @@ func (l *Log) Search(ctx context.Context, f Filter) ([]Record, error) {
 		add("break_glass = ?", 1)
 	}
 	if f.BeforeSeq > 0 {
-		add("seq < ?", f.BeforeSeq)
+		// Keyset paging on (at, seq), the order of the results: seq alone
+		// is not time order across stripes.
+		var seq int64
+		var at string
+		err := l.db.QueryRowContext(ctx, `SELECT seq, at FROM audit_log WHERE seq <= $1 ORDER BY seq DESC LIMIT 1`, f.BeforeSeq).Scan(&seq, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil // nothing is older
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit: search: %w", err)
+		}
+		cmp := "<"
+		if seq != f.BeforeSeq {
+			cmp = "<="
+		}
+		args = append(args, at, seq)
+		where = append(where, fmt.Sprintf("(at, seq) %s ($%d, $%d)", cmp, len(args)-1, len(args)))
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -191,7 +213,9 @@ func (l *Log) Search(ctx context.Context, f Filter) ([]Record, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY seq DESC LIMIT " + strconv.Itoa(f.Limit)
+	// Newest first. Within one transaction (one at) seq is the order the
+	// entries were written in.
+	q += " ORDER BY at DESC, seq DESC LIMIT " + strconv.Itoa(f.Limit)
 	rows, err := l.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: search: %w", err)
@@ -228,7 +252,7 @@ func (l *Log) WhoAccessed(ctx context.Context, clientID string) ([]Access, error
 		SUM(CASE WHEN action LIKE '%.read' OR action LIKE '%.view' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN action LIKE '%.read' OR action LIKE '%.view' THEN 0 ELSE 1 END),
 		SUM(break_glass), MIN(at), MAX(at)
-		FROM audit_log WHERE client_id = $1 GROUP BY actor_id ORDER BY MAX(at) DESC`, clientID)
+		FROM audit_log WHERE client_id = $1 GROUP BY actor_id ORDER BY MAX(at) DESC, actor_id`, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("audit: who accessed: %w", err)
 	}
@@ -258,28 +282,119 @@ type VerifyResult struct {
 // OK reports whether the chain verified.
 func (v VerifyResult) OK() bool { return v.Problem == "" }
 
-// Verify walks the whole chain from the first record: each record's hash
-// must match its contents, its prev_hash its predecessor's hash, its seq
-// follow its predecessor's, and the head must point at the last record. An
-// altered, removed or inserted row breaks one of these.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// heads are the origin (row 0) and the stripes' head rows (1..Stripes).
+type heads struct {
+	seq  [Stripes + 1]int64
+	hash [Stripes + 1]string
+}
+
+// readHeads reads every head row; problem is non-empty when one is
+// missing or one too many.
+func readHeads(ctx context.Context, d querier) (h heads, problem string, err error) {
+	rows, err := d.QueryContext(ctx, `SELECT id, seq, hash FROM audit_head ORDER BY id`)
+	if err != nil {
+		return h, "", fmt.Errorf("audit: read heads: %w", err)
+	}
+	defer rows.Close()
+	var seen [Stripes + 1]bool
+	for rows.Next() {
+		var id, seq int64
+		var hash string
+		if err := rows.Scan(&id, &seq, &hash); err != nil {
+			return h, "", err
+		}
+		if id < 0 || id > Stripes {
+			problem = fmt.Sprintf("there is a head row %d that no chain has", id)
+			continue
+		}
+		seen[id], h.seq[id], h.hash[id] = true, seq, hash
+	}
+	if err := rows.Err(); err != nil {
+		return h, "", err
+	}
+	for id, ok := range seen {
+		if !ok {
+			if id == 0 {
+				return h, "the chain's origin (head row 0) is missing", nil
+			}
+			return h, fmt.Sprintf("the head of stripe %d is missing", id), nil
+		}
+	}
+	return h, problem, nil
+}
+
+// Count is the number of records in the log, read from the heads (cheap).
+func Count(ctx context.Context, d *db.DB) (int64, error) {
+	h, problem, err := readHeads(ctx, d)
+	if err != nil {
+		return 0, err
+	}
+	if problem != "" {
+		return 0, errors.New("audit: " + problem)
+	}
+	n := h.seq[0]
+	for c := int64(1); c <= Stripes; c++ {
+		n += (h.seq[c] - firstSeq(h.seq[0], c) + Stripes) / Stripes
+	}
+	return n, nil
+}
+
+// chain is where a walk has got to in one chain.
+type chain struct {
+	seq     int64  // the last record's seq (or where the chain starts)
+	hash    string // the last record's hash
+	broken  bool   // a problem was found; the rest of the chain is not checked
+	bad     int64
+	problem string
+}
+
+func (ch *chain) fail(bad int64, problem string) {
+	ch.broken, ch.bad, ch.problem = true, bad, problem
+}
+
+// Verify walks every chain from its first record: the single chain from
+// before striping (seq 1 up to the origin's seq, from a zero hash) and each
+// stripe (from the origin's hash). Each record's hash must match its
+// contents, its prev_hash its predecessor's hash, its seq follow its
+// predecessor's (by 1 before striping, by Stripes in a stripe), and each
+// head must point at its chain's last record. An altered, removed or
+// inserted row breaks one of these; BadSeq is the lowest seq at which a
+// chain breaks. It reads one snapshot, so records appended meanwhile are
+// neither seen nor missed.
 func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 	var res VerifyResult
-	var headSeq int64
-	var headHash string
-	if err := d.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return VerifyResult{Problem: "the chain head is missing"}, nil
-		}
-		return res, fmt.Errorf("audit: read head: %w", err)
+	opts := &sql.TxOptions{ReadOnly: true} // SQLite: a read transaction is a snapshot
+	if d.Dialect == db.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
 	}
-	prevHash := strings.Repeat("0", 64)
-	var prevSeq int64
+	tx, err := d.BeginTx(ctx, opts)
+	if err != nil {
+		return res, fmt.Errorf("audit: verify: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	h, problem, err := readHeads(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	if problem != "" {
+		return VerifyResult{Problem: problem}, nil
+	}
+	origin := h.seq[0]
+	legacy := chain{seq: 0, hash: strings.Repeat("0", 64)}
+	var stripes [Stripes + 1]chain
+	for c := int64(1); c <= Stripes; c++ {
+		stripes[c] = chain{seq: firstSeq(origin, c) - Stripes, hash: h.hash[0]}
+	}
 	// Page through by seq so a long log needs no long-lived cursor. The
 	// cursor starts below any seq, so a row slipped in before record 1 is
 	// read (and fails) too.
 	cursor := int64(math.MinInt64)
 	for {
-		rows, err := d.QueryContext(ctx, "SELECT "+recordCols+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000", cursor)
+		rows, err := tx.QueryContext(ctx, "SELECT "+recordCols+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000", cursor)
 		if err != nil {
 			return res, fmt.Errorf("audit: verify: %w", err)
 		}
@@ -292,19 +407,23 @@ func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 			}
 			n++
 			res.Records++
+			cursor = r.Seq
+			ch, step, name := &legacy, int64(1), ""
+			if r.Seq > origin {
+				c := stripeOf(r.Seq)
+				ch, step, name = &stripes[c], Stripes, fmt.Sprintf(" in stripe %d", c)
+			}
 			switch {
-			case r.Seq != prevSeq+1:
-				res.BadSeq, res.Problem = r.Seq, fmt.Sprintf("expected record %d next but found %d: records were removed or inserted", prevSeq+1, r.Seq)
-			case r.PrevHash != prevHash:
-				res.BadSeq, res.Problem = r.Seq, "its link to the previous record does not match: a record before it was removed, inserted or altered"
+			case ch.broken:
+			case r.Seq != ch.seq+step:
+				ch.fail(r.Seq, fmt.Sprintf("expected record %d next%s but found %d: records were removed or inserted", ch.seq+step, name, r.Seq))
+			case r.PrevHash != ch.hash:
+				ch.fail(r.Seq, "its link to the previous record does not match: a record before it was removed, inserted or altered")
 			case hashOf(&r) != r.Hash:
-				res.BadSeq, res.Problem = r.Seq, "its contents do not match its hash: the record was altered"
+				ch.fail(r.Seq, "its contents do not match its hash: the record was altered")
+			default:
+				ch.seq, ch.hash = r.Seq, r.Hash
 			}
-			if res.Problem != "" {
-				rows.Close()
-				return res, nil
-			}
-			prevSeq, prevHash, cursor = r.Seq, r.Hash, r.Seq
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -314,13 +433,27 @@ func Verify(ctx context.Context, d *db.DB) (VerifyResult, error) {
 			break
 		}
 	}
-	if headSeq != prevSeq || headHash != prevHash {
-		res.BadSeq = prevSeq + 1
-		if headSeq < prevSeq {
-			// Records past the head were appended behind its back.
-			res.BadSeq = headSeq + 1
+	// Every chain must end where its head says.
+	if !legacy.broken && (legacy.seq != origin || legacy.hash != h.hash[0]) {
+		legacy.fail(legacy.seq+1, fmt.Sprintf("the chain's origin says %d records before striping but that chain ends at %d: records at its end were removed or the origin was altered", origin, legacy.seq))
+	}
+	for c := int64(1); c <= Stripes; c++ {
+		ch := &stripes[c]
+		if ch.broken || (h.seq[c] == ch.seq && h.hash[c] == ch.hash) {
+			continue
 		}
-		res.Problem = fmt.Sprintf("the chain head says %d records but the log ends at %d: records at the end were removed or the head was altered", headSeq, prevSeq)
+		bad := ch.seq + Stripes
+		if first := firstSeq(origin, c); h.seq[c] < ch.seq {
+			// Records past the head were appended behind its back: the
+			// first of them is bad.
+			bad = max(first, firstSeq(h.seq[c], c))
+		}
+		ch.fail(bad, fmt.Sprintf("the head of stripe %d says its last record is %d but the stripe ends at %d: records at its end were removed or added, or the head was altered", c, h.seq[c], ch.seq))
+	}
+	for _, ch := range append(stripes[1:], legacy) {
+		if ch.broken && (res.Problem == "" || ch.bad < res.BadSeq) {
+			res.BadSeq, res.Problem = ch.bad, ch.problem
+		}
 	}
 	return res, nil
 }
