@@ -173,14 +173,27 @@ func firstSeq(origin, c int64) int64 { return origin + 1 + mod(c-origin-1, Strip
 // fallbackStripe spreads appends over the stripes when all are busy.
 var fallbackStripe atomic.Uint64
 
-// Appending picks the stripe whose next seq is lowest (so that seq stays
-// close to commit order: on SQLite, with its single writer, successive
-// transactions get increasing seqs) among those no other transaction has
-// locked (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway).
+// Appending locks the head of the stripe whose next seq is lowest (so
+// that seq stays close to commit order: on SQLite, with its single
+// writer, successive transactions get increasing seqs) among those no
+// other transaction holds (PostgreSQL's SKIP LOCKED; SQLite has one writer
+// anyway). The head is read with FOR UPDATE and written once, at the end:
+// every update leaves a dead row version behind on PostgreSQL, and the
+// heads are the hottest rows in the database. The ids are listed so that
+// PostgreSQL looks them up by key instead of scanning the table's dead
+// versions.
+var pickStripe = func() string {
+	ids := make([]string, Stripes)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i + 1)
+	}
+	return `SELECT id, seq, hash FROM audit_head WHERE id IN (` + strings.Join(ids, ", ") + `) ORDER BY seq LIMIT 1`
+}()
+
 const (
-	lockLowestSQLite   = `UPDATE audit_head SET seq = seq + $1 WHERE id = (SELECT id FROM audit_head WHERE id > 0 ORDER BY seq LIMIT 1) RETURNING id, seq, hash`
-	lockLowestPostgres = `UPDATE audit_head SET seq = seq + $1 WHERE id = (SELECT id FROM audit_head WHERE id > 0 ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, seq, hash`
-	lockStripe         = `UPDATE audit_head SET seq = seq + $1 WHERE id = $2 RETURNING id, seq, hash`
+	lockStripe   = `SELECT id, seq, hash FROM audit_head WHERE id = $1`
+	forUpdate    = ` FOR UPDATE`
+	forUpdateAny = ` FOR UPDATE SKIP LOCKED`
 )
 
 // insertChunk is how many records one INSERT carries.
@@ -195,25 +208,23 @@ func appendGroups(ctx context.Context, tx *db.Tx, at time.Time, groups []pending
 	if n == 0 {
 		return nil
 	}
-	// Taking a head row's lock first serialises the appends to its stripe
+	// Locking a head row serialises the appends to its stripe
 	// (PostgreSQL row lock; SQLite's single writer).
 	var stripe, seq int64
 	var prev string
-	step := int64(n) * Stripes
-	q := lockLowestSQLite
+	pick, lock := pickStripe, lockStripe
 	if tx.Dialect == db.Postgres {
-		q = lockLowestPostgres
+		pick, lock = pick+forUpdateAny, lock+forUpdate
 	}
-	err := tx.QueryRowContext(ctx, q, step).Scan(&stripe, &seq, &prev)
+	err := tx.QueryRowContext(ctx, pick).Scan(&stripe, &seq, &prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Every stripe is locked: wait for one.
 		c := int64(fallbackStripe.Add(1)%Stripes) + 1
-		err = tx.QueryRowContext(ctx, lockStripe, step, c).Scan(&stripe, &seq, &prev)
+		err = tx.QueryRowContext(ctx, lock, c).Scan(&stripe, &seq, &prev)
 	}
 	if err != nil {
 		return fmt.Errorf("audit: lock head: %w", err)
 	}
-	seq -= step
 	for _, g := range groups {
 		entries := g.entries
 		// Insert in small chunks: a statement's parameters are bounded
@@ -228,7 +239,7 @@ func appendGroups(ctx context.Context, tx *db.Tx, at time.Time, groups []pending
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = $2`, prev, stripe); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = $3`, seq, prev, stripe); err != nil {
 		return fmt.Errorf("audit: move head: %w", err)
 	}
 	return nil
