@@ -838,6 +838,14 @@ func TestStaffEditAPI(t *testing.T) {
 		f.staff(t, "root", access.Administrator, "*")
 		f.staff(t, "anna", access.Officer, "I1")
 
+		// The last enabled administrator account cannot be disabled, even
+		// through a token; with a second administrator it can.
+		res, out := f.api(t, "PATCH", "/api/v1/staff/root", adm, `{"version":1,"disabled":true}`)
+		if res.StatusCode != 403 || !strings.Contains(out, "last enabled administrator") {
+			t.Fatalf("last administrator: %d %s", res.StatusCode, out)
+		}
+		f.staff(t, "root2", access.Administrator, "*")
+
 		// Only users.admin may change accounts.
 		for _, role := range access.Roles {
 			if role.Allows(access.UsersAdmin) {
@@ -847,7 +855,7 @@ func TestStaffEditAPI(t *testing.T) {
 				t.Fatalf("as %s: %d %s", role, res.StatusCode, out)
 			}
 		}
-		res, out := f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"role":"security"}`)
+		res, out = f.api(t, "PATCH", "/api/v1/staff/anna", adm, `{"role":"security"}`)
 		if res.StatusCode != 422 || !has(fieldsOf(t, out), "version") {
 			t.Fatalf("no version: %d %s", res.StatusCode, out)
 		}

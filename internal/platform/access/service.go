@@ -240,7 +240,7 @@ var (
 		Fields: []apperr.FieldError{{Field: "role", Message: "You cannot remove your own administrator role; ask another administrator."}}}
 	// ErrLastAdministrator refuses a change that would leave no enabled
 	// administrator, whoever makes it (an API token included).
-	ErrLastAdministrator = &apperr.Error{Code: apperr.Conflict, Message: "This is the last enabled administrator account; make another administrator first.",
+	ErrLastAdministrator = &apperr.Error{Code: apperr.Forbidden, Message: "This is the last enabled administrator account; make another administrator first.",
 		Fields: []apperr.FieldError{{Field: "role", Message: "The last enabled administrator cannot be demoted or disabled."}}}
 )
 
