@@ -720,6 +720,30 @@ ALTER TABLE person DROP COLUMN dob;
 			},
 		},
 		{
+			name: "reshaped by later migrations",
+			mods: []db.Module{mod("reshape", `-- +goose Up
+CREATE TABLE a (
+    x TEXT, -- @internal
+    y TEXT  -- @personal
+);
+CREATE TABLE gone (
+    z TEXT -- @personal
+);
+`, `-- +goose Up
+ALTER TABLE a RENAME TO a_old;
+CREATE TABLE a (
+    x TEXT -- @public
+);
+DROP TABLE a_old;
+DROP TABLE IF EXISTS gone;
+ALTER TABLE a ADD COLUMN w TEXT; -- @internal
+ALTER TABLE a DROP COLUMN w;
+-- +goose Down
+DROP TABLE a;
+`)},
+			want: map[string]string{"a.x": "public"},
+		},
+		{
 			name:    "missing class",
 			mods:    []db.Module{good, mod("bad", "-- +goose Up\nCREATE TABLE t (\n    a TEXT, -- @internal\n    b TEXT\n);\n")},
 			problem: []string{"bad/00001_m.sql:4", "t.b"},
@@ -757,7 +781,7 @@ ALTER TABLE person DROP COLUMN dob;
 						t.Errorf("%s: class %q, want %q", col, got[col].Class, class)
 					}
 				}
-				if w := got["person.name"].Where; w != "good/00001_m.sql:5" {
+				if w := got["person.name"].Where; c.want["person.name"] != "" && w != "good/00001_m.sql:5" {
 					t.Errorf("person.name declared at %q", w)
 				}
 				return

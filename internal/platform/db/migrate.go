@@ -97,6 +97,9 @@ var (
 	alterAddRe = regexp.MustCompile(`(?i)^\s*ALTER TABLE\s+([a-z_][a-z0-9_]*)\s+ADD COLUMN\s+([a-z_][a-z0-9_]*)`)
 	columnRe   = regexp.MustCompile(`(?i)^\s*([a-z_][a-z0-9_]*)\s+[a-z]`)
 	classRe    = regexp.MustCompile(`--\s*@([a-z-]+)`)
+	dropRe     = regexp.MustCompile(`(?i)^\s*DROP TABLE\s+(IF EXISTS\s+)?([a-z_][a-z0-9_]*)`)
+	renameRe   = regexp.MustCompile(`(?i)^\s*ALTER TABLE\s+([a-z_][a-z0-9_]*)\s+RENAME TO\s+([a-z_][a-z0-9_]*)`)
+	dropColRe  = regexp.MustCompile(`(?i)^\s*ALTER TABLE\s+([a-z_][a-z0-9_]*)\s+DROP COLUMN\s+([a-z_][a-z0-9_]*)`)
 	constraint = map[string]bool{"primary": true, "unique": true, "foreign": true, "check": true, "constraint": true}
 )
 
@@ -139,8 +142,30 @@ func Classification() (map[string]Column, error) {
 				if down {
 					continue
 				}
+				// Later migrations reshape tables: follow drops and renames
+				// so that the result is the schema as migrated.
+				if mm := dropRe.FindStringSubmatch(text); mm != nil {
+					forget(out, strings.ToLower(mm[2]))
+					continue
+				}
+				if mm := renameRe.FindStringSubmatch(text); mm != nil {
+					from, to := strings.ToLower(mm[1]), strings.ToLower(mm[2])
+					for k, c := range out {
+						if c.Table == from {
+							delete(out, k)
+							c.Table = to
+							out[to+"."+c.Column] = c
+						}
+					}
+					continue
+				}
+				if mm := dropColRe.FindStringSubmatch(text); mm != nil {
+					delete(out, strings.ToLower(mm[1]+"."+mm[2]))
+					continue
+				}
 				if mm := createRe.FindStringSubmatch(text); mm != nil {
 					table = strings.ToLower(mm[2])
+					forget(out, table)
 					continue
 				}
 				if mm := alterAddRe.FindStringSubmatch(text); mm != nil {
@@ -178,6 +203,14 @@ func Classification() (map[string]Column, error) {
 		return out, fmt.Errorf("db: columns without a sensitivity class:\n%s", strings.Join(problems, "\n"))
 	}
 	return out, nil
+}
+
+func forget(cols map[string]Column, table string) {
+	for k, c := range cols {
+		if c.Table == table {
+			delete(cols, k)
+		}
+	}
 }
 
 // LiveColumns lists the columns that exist in the migrated database, as
