@@ -53,7 +53,7 @@ type DB struct {
 	// writer; without the queue, waiting writers sleep in SQLite's busy
 	// handler in steps of up to 100 ms while the lock sits free, which
 	// gave multi-second worst cases under load.
-	writer chan struct{}
+	gw *groupWriter
 	// stmts caches prepared statements by query text (SQLite; pgx caches
 	// its own). Parsing SQL was a third of the CPU of a client-page read.
 	stmts  sync.Map
@@ -110,7 +110,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
 	}
-	return &DB{DB: sdb, Dialect: SQLite, now: time.Now, writer: make(chan struct{}, 1)}, nil
+	d := &DB{DB: sdb, Dialect: SQLite, now: time.Now}
+	d.gw = &groupWriter{db: d, queue: make(chan *writeReq), stop: make(chan struct{})}
+	return d, nil
 }
 
 // SetClock pins the clock (tests and demo generation).
@@ -259,18 +261,8 @@ func Read[T any](ctx context.Context, d *DB, f func(tx *Tx) (T, error)) (T, erro
 }
 
 func (db *DB) transactOnce(ctx context.Context, f func(tx *Tx) error, readOnly bool) error {
-	if !readOnly && db.writer != nil {
-		t := time.NewTimer(writeWait)
-		select {
-		case db.writer <- struct{}{}:
-			t.Stop()
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-			return errors.New("db: timed out waiting for the database writer")
-		}
-		defer func() { <-db.writer }()
+	if !readOnly && db.gw != nil {
+		return db.gw.write(ctx, f)
 	}
 	// On SQLite a read-only transaction is a plain deferred BEGIN, so
 	// readers never take the write lock that _txlock=immediate asks for.
