@@ -245,3 +245,20 @@ func TestUIEditAndMerge(t *testing.T) {
 		t.Fatal("undo did not separate the records")
 	}
 }
+
+// TestUIReleasedLocationIsLast: a released person's page shows where they
+// were last, marked as such, not as if they were still there.
+func TestUIReleasedLocationIsLast(t *testing.T) {
+	h := newHTTPEnv(t, dbtest.SQLite(t))
+	c := h.admitted("Siv", "Ek", "A1")
+	mgr := h.staff("mgr", access.UnitManager, h.inst.ID)
+	_, body := mgr.do("GET", "/clients/"+c.ID, "")
+	if strings.Contains(body, "Last:") {
+		t.Fatal("a person in custody is shown at their last location")
+	}
+	h.mustMove(c.ID, Move{Action: Release, Version: c.Version, Reason: "sentence served"})
+	res, body := mgr.do("GET", "/clients/"+c.ID, "")
+	if res.StatusCode != 200 || !strings.Contains(body, "Last:") {
+		t.Fatalf("released: %d; the location is not marked as the last one", res.StatusCode)
+	}
+}
