@@ -45,16 +45,10 @@ func (h *Handlers) listPage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		d.Searched = true
-		// The caseload first; people outside it only when nobody in it
-		// matches, with identity only and the break-glass way in.
-		for _, s := range res {
-			if s.InCaseload {
-				d.Results = append(d.Results, s)
-			}
-		}
-		if len(d.Results) == 0 && len(res) > 0 {
-			d.Results, d.Outside = res, true
-		}
+		// The service lists people outside the caseload only when nobody
+		// in it matches, with identity only and the break-glass way in.
+		d.Results = res
+		d.Outside = len(res) > 0 && !res[0].InCaseload
 	}
 	pg.Data = d
 	if isHTMX(r) {

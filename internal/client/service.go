@@ -986,6 +986,16 @@ func (s *Service) Search(ctx context.Context, p *access.Principal, q string, lim
 	if err != nil {
 		return nil, err
 	}
+	// The caseload first: people outside it are listed (identity only,
+	// with the break-glass way in) only when nobody in it matches, and
+	// only what is listed is audited as read.
+	inCaseload := false
+	for _, h := range hits {
+		if sm := sums[h.ClientID]; sm != nil && p.Covers(sm.Location.InstitutionID, sm.Location.UnitID, sm.Location.OfficeID) {
+			inCaseload = true
+			break
+		}
+	}
 	out := make([]Summary, 0, len(hits))
 	entries := make([]audit.Entry, 0, len(hits))
 	for _, h := range hits {
@@ -996,6 +1006,9 @@ func (s *Service) Search(ctx context.Context, p *access.Principal, q string, lim
 		sm.Score = h.Score
 		sm.InCaseload = p.Covers(sm.Location.InstitutionID, sm.Location.UnitID, sm.Location.OfficeID)
 		if !sm.InCaseload {
+			if inCaseload {
+				continue
+			}
 			sm.Location, sm.Alerts, sm.Status = Location{}, nil, ""
 		}
 		out = append(out, *sm)

@@ -4,6 +4,7 @@ package client
 
 import (
 	"fmt"
+	"github.com/custodia/custodia/internal/platform/access"
 	"strings"
 	"sync"
 	"testing"
@@ -560,6 +561,40 @@ func TestWritesAreAudited(t *testing.T) {
 		}
 		if _, err := e.svc.Get(e.ctx, "no-such-id"); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("missing client: %v", err)
+		}
+	})
+}
+
+// TestSearchCaseloadFirst: people outside the caseload are listed (and
+// audited as read) only when nobody inside it matches.
+func TestSearchCaseloadFirst(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		in := e.admitted("Greta", "Sandvik", "A1")
+		out := e.admitted("Gunnar", "Sandvik", "C1")
+		p := &access.Principal{ID: "s1", Role: access.Officer, Caseload: []string{e.inst.ID}}
+		hitsOf := func(id string) int {
+			return e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'client.search_hit' AND client_id = $1`, id)
+		}
+		res, err := e.svc.Search(e.ctx, p, "Sandvik", 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 1 || res[0].ID != in.ID || !res[0].InCaseload {
+			t.Fatalf("results %+v, want only the person in the caseload", res)
+		}
+		if hitsOf(out.ID) != 0 || hitsOf(in.ID) != 1 {
+			t.Fatalf("audited hits: outside %d, inside %d", hitsOf(out.ID), hitsOf(in.ID))
+		}
+		res, err = e.svc.Search(e.ctx, p, "Gunnar Sandvik", 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 1 || res[0].ID != out.ID || res[0].InCaseload || res[0].Status != "" || res[0].Location.InstitutionID != "" {
+			t.Fatalf("results %+v, want the outside person with identity only", res)
+		}
+		if hitsOf(out.ID) != 1 {
+			t.Fatalf("the listed outside person was not audited")
 		}
 	})
 }
