@@ -4,13 +4,13 @@ package client
 
 import (
 	"fmt"
-	"github.com/custodia/custodia/internal/platform/access"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/custodia/custodia/internal/client/natid"
+	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/db/dbtest"
