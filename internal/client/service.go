@@ -534,6 +534,20 @@ func (s *Service) AddLegalBasis(ctx context.Context, clientID string, n NewLegal
 		if err := insertHistory(ctx, tx, clientID, "legal_basis", basisSummary(&b), a.ID, a.Name, "legal_basis", b.ID); err != nil {
 			return err
 		}
+		// A sentence in a case ends the remand order of the same case (the
+		// person now serves the sentence); remand in other cases goes on.
+		if b.Kind == BasisSentence && b.CaseRef != "" {
+			res, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1, version = version + 1 WHERE client_id = $2 AND kind = 'remand' AND case_ref = $3 AND ended_at IS NULL`,
+				tx.NowText(), clientID, b.CaseRef)
+			if err != nil {
+				return fmt.Errorf("client: end remand: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				if err := insertHistory(ctx, tx, clientID, "legal_basis", "Remand in case "+b.CaseRef+" ended: sentenced", a.ID, a.Name, "legal_basis", b.ID); err != nil {
+					return err
+				}
+			}
+		}
 		if err := audit.Write(ctx, tx, audit.Entry{Action: "client.legal_basis.add", ClientID: clientID, ObjectType: "legal_basis", ObjectID: b.ID}); err != nil {
 			return err
 		}

@@ -598,3 +598,35 @@ func TestSearchCaseloadFirst(t *testing.T) {
 		}
 	})
 }
+
+// TestSentenceEndsRemandOfSameCase: sentencing in a case ends that case's
+// remand order and no other.
+func TestSentenceEndsRemandOfSameCase(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		c := e.register("Rune", "Holm")
+		add := func(kind, ref string) LegalBasis {
+			b, err := e.svc.AddLegalBasis(e.ctx, c.ID, NewLegalBasis{Kind: kind, StartDate: "2026-10-01", LengthDays: 400, Offences: "Grovt rån", CaseRef: ref})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		r1 := add(BasisRemand, "B 1234-26")
+		r2 := add(BasisRemand, "B 999-26")
+		ended := func(id string) bool {
+			return e.count(`SELECT COUNT(*) FROM legal_bases WHERE id = $1 AND ended_at IS NOT NULL`, id) == 1
+		}
+		add(BasisSentence, "B 1234-26")
+		if !ended(r1.ID) || ended(r2.ID) {
+			t.Fatalf("remand of the sentenced case ended: %v, of the other case: %v", ended(r1.ID), ended(r2.ID))
+		}
+		if e.count(`SELECT COUNT(*) FROM client_history WHERE client_id = $1 AND summary LIKE 'Remand in case B 1234-26 ended%'`, c.ID) != 1 {
+			t.Fatal("the end of the remand is not on the timeline")
+		}
+		add(BasisSentence, "")
+		if ended(r2.ID) {
+			t.Fatal("a sentence without a case reference ended a remand")
+		}
+	})
+}
