@@ -91,6 +91,21 @@ func (s *Service) Merge(ctx context.Context, survivorID, mergedID string, surviv
 		if sv.NationalID != "" && dup.NationalID != "" && (sv.NationalID != dup.NationalID || sv.NationalIDCountry != dup.NationalIDCountry) {
 			return apperr.New(apperr.Conflict, "The records have different ID numbers; they are not the same person.")
 		}
+		// Both rows at the versions read above, or nothing: a movement or
+		// edit that committed since (PostgreSQL runs READ COMMITTED) must
+		// not be merged over. Updating them first also holds both rows
+		// until commit, so none can start a stay meanwhile.
+		res, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4`,
+			survivorID, tx.NowText(), mergedID, dup.Version)
+		if err != nil {
+			return fmt.Errorf("client: merge: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.StaleVersion("duplicate record", dup.Version)
+		}
+		if _, err := bumpVersion(ctx, tx, sv); err != nil {
+			return err
+		}
 		mv := moved{Rows: map[string][]string{}, MergedStatus: dup.Status}
 		for _, t := range personTables {
 			ids, err := idsOf(ctx, tx, t, mergedID)
@@ -120,12 +135,6 @@ func (s *Service) Merge(ctx context.Context, survivorID, mergedID string, surviv
 			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = $1, national_id_country = $2 WHERE id = $3`, dup.NationalID, dup.NationalIDCountry, survivorID); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = $1, version = version + 1, updated_at = $2 WHERE id = $3`, survivorID, tx.NowText(), mergedID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), survivorID); err != nil {
-			return err
 		}
 		a := actorOf(ctx)
 		rec = MergeRecord{ID: db.NewID(), SurvivorID: survivorID, MergedID: mergedID, Reason: reason, MergedAt: tx.Now, MergedBy: a.ID}
