@@ -36,11 +36,10 @@ type MergeRecord struct {
 
 // moved is what a merge changed, kept so that it can be undone exactly.
 type moved struct {
-	Rows              map[string][]string `json:"rows"`
-	AddedAlias        string              `json:"added_alias,omitempty"`
-	CopiedNationalID  bool                `json:"copied_national_id,omitempty"`
-	MergedStatus      Status              `json:"merged_status"`
-	MergedVersionLeft int                 `json:"merged_version"`
+	Rows             map[string][]string `json:"rows"`
+	AddedAlias       string              `json:"added_alias,omitempty"`
+	CopiedNationalID bool                `json:"copied_national_id,omitempty"`
+	MergedStatus     Status              `json:"merged_status"`
 }
 
 func active(s Status) bool { return s == InCustody || s == OnLeave || s == Escaped || s == InCommunity }
