@@ -24,6 +24,7 @@ const (
 	readHit      = "hit"      // Search: a hit in the caseload
 	readHitOut   = "hit-out"  // Search: a hit outside it (identity only)
 	readRoll     = "roll"     // Occupants: a line of the nominal roll
+	readMerges   = "merges"   // Merges: the merges into a record
 )
 
 // readColumns lists, for each read, the columns it shows as
@@ -35,6 +36,7 @@ var readColumns = map[string][]string{
 	readTimeline: {"client_history.*"},
 	readMovement: {"movements.*"},
 	readBasis:    {"legal_bases.*"},
+	readMerges:   {"client_merges.*"},
 	readPhoto:    {"client_photos.*"},
 	readHit: {"clients.number", "clients.given_name", "clients.family_name", "clients.birth_date", "clients.status",
 		"clients.institution_id", "clients.unit_id", "clients.cell_id", "clients.office_id", "alerts.kind"},

@@ -260,22 +260,15 @@ func (s *Service) UndoMerge(ctx context.Context, survivorID, mergeID string) err
 	})
 }
 
-// Merges lists the merges into a client, newest first.
+// Merges lists the merges into a client, newest first. Their reasons
+// are about the person: a list that is not empty is an audited read.
 func (s *Service) Merges(ctx context.Context, survivorID string) ([]MergeRecord, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, survivor_id, merged_id, reason, merged_at, merged_by, COALESCE(undone_at, '') FROM client_merges WHERE survivor_id = $1 ORDER BY merged_at DESC`, survivorID)
-	if err != nil {
-		return nil, err
+	ms, err := loadMerges(ctx, s.DB, survivorID)
+	if err != nil || len(ms) == 0 {
+		return ms, err
 	}
-	defer rows.Close()
-	var out []MergeRecord
-	for rows.Next() {
-		var m MergeRecord
-		var at, undone string
-		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.MergedID, &m.Reason, &at, &m.MergedBy, &undone); err != nil {
-			return nil, err
-		}
-		m.MergedAt, m.UndoneAt = db.MustTime(at), db.MustTime(undone)
-		out = append(out, m)
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.merges.read", ClientID: survivorID, ObjectType: "client", ObjectID: survivorID, Detail: readDetail(readMerges)}); err != nil {
+		return nil, fmt.Errorf("client: audit read: %w", err)
 	}
-	return out, rows.Err()
+	return ms, nil
 }

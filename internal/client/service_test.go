@@ -454,9 +454,14 @@ func TestMergeAndUndo(t *testing.T) {
 		if strings.Join(s2.Aliases, ",") != "Jocke" || strings.Join(d2.Aliases, ",") != "Jonte" {
 			t.Fatalf("aliases after undo: survivor %v, duplicate %v", s2.Aliases, d2.Aliases)
 		}
+		readsBefore := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'client.merges.read' AND client_id = $1`, survivor.ID)
 		ms, _ := e.svc.Merges(e.ctx, survivor.ID)
 		if len(ms) != 1 || ms[0].UndoneAt.IsZero() {
 			t.Fatalf("merges: %+v", ms)
+		}
+		// The merges' reasons are about the person: listing them is a read.
+		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'client.merges.read' AND client_id = $1`, survivor.ID); n != readsBefore+1 {
+			t.Fatalf("listing merges added %d audit rows, want 1", n-readsBefore)
 		}
 	})
 }

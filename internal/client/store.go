@@ -365,3 +365,23 @@ func loadMovement(ctx context.Context, q querier, clientID, id string) (Movement
 	m.At = db.MustTime(at)
 	return m, nil
 }
+
+// loadMerges reads the merges into survivorID, newest first.
+func loadMerges(ctx context.Context, q querier, survivorID string) ([]MergeRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, survivor_id, merged_id, reason, merged_at, merged_by, COALESCE(undone_at, '') FROM client_merges WHERE survivor_id = $1 ORDER BY merged_at DESC`, survivorID)
+	if err != nil {
+		return nil, fmt.Errorf("client: merges: %w", err)
+	}
+	defer rows.Close()
+	var out []MergeRecord
+	for rows.Next() {
+		var m MergeRecord
+		var at, undone string
+		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.MergedID, &m.Reason, &at, &m.MergedBy, &undone); err != nil {
+			return nil, err
+		}
+		m.MergedAt, m.UndoneAt = db.MustTime(at), db.MustTime(undone)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
