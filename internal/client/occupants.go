@@ -3,10 +3,10 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
-	"strings"
+	"slices"
 
 	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
@@ -34,10 +34,6 @@ func (o Occupant) Name() string { return o.GivenName + " " + o.FamilyName }
 // roll.
 var rollStatuses = []Status{InCustody, OnLeave, Escaped}
 
-// maxReadEntries bounds one audit append (each entry is 16 bound
-// parameters; SQLite allows 32766 per statement).
-const maxReadEntries = 1000
-
 // Occupants lists the people on the roll of the given institutions and
 // units (a person counts when their institution or unit is one of them):
 // in custody, on leave or escaped, with their active alert kinds, ordered
@@ -63,7 +59,7 @@ func (s *Service) Occupants(ctx context.Context, locationIDs []string) ([]Occupa
 		// $1..$3 are the statuses, $4.. the locations (used twice).
 		args := []any{string(rollStatuses[0]), string(rollStatuses[1]), string(rollStatuses[2])}
 		args = append(args, ids...)
-		in := occupantParams(4, len(ids))
+		in := placeholders(4, len(ids))
 		where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
 		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
 			COALESCE(c.unit_id, ''), COALESCE(c.cell_id, '') FROM clients c WHERE `+where, args...)
@@ -111,45 +107,23 @@ func (s *Service) Occupants(ctx context.Context, locationIDs []string) ([]Occupa
 		return nil, err
 	}
 	for i := range out {
-		sort.Strings(out[i].Alerts)
-		out[i].Alerts = occupantCompact(out[i].Alerts)
+		slices.Sort(out[i].Alerts)
+		out[i].Alerts = slices.Compact(out[i].Alerts)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.FamilyName != b.FamilyName {
-			return a.FamilyName < b.FamilyName
-		}
-		if a.GivenName != b.GivenName {
-			return a.GivenName < b.GivenName
-		}
-		return a.Number < b.Number
+	slices.SortFunc(out, func(a, b Occupant) int {
+		return cmp.Or(cmp.Compare(a.FamilyName, b.FamilyName), cmp.Compare(a.GivenName, b.GivenName), cmp.Compare(a.Number, b.Number))
 	})
+	if len(out) == 0 {
+		return out, nil
+	}
+	// One read, however long the roll: the audit log splits it into
+	// statements itself, and it is durable as a whole or not at all.
 	entries := make([]audit.Entry, len(out))
 	for i, o := range out {
 		entries[i] = audit.Entry{Action: "client.roll.read", ClientID: o.ID, ObjectType: "client", ObjectID: o.ID, Detail: "listed on the nominal roll " + readDetail(readRoll)}
 	}
-	for lo := 0; lo < len(entries); lo += maxReadEntries {
-		if err := s.Audit.RecordRead(ctx, entries[lo:min(lo+maxReadEntries, len(entries))]...); err != nil {
-			return nil, fmt.Errorf("client: audit roll read: %w", err)
-		}
+	if err := s.Audit.RecordRead(ctx, entries...); err != nil {
+		return nil, fmt.Errorf("client: audit roll read: %w", err)
 	}
 	return out, nil
-}
-
-func occupantParams(first, n int) string {
-	ph := make([]string, n)
-	for i := range ph {
-		ph[i] = fmt.Sprintf("$%d", first+i)
-	}
-	return strings.Join(ph, ",")
-}
-
-func occupantCompact(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

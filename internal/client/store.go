@@ -213,19 +213,26 @@ func nextNumber(ctx context.Context, tx *db.Tx) (string, error) {
 	return fmt.Sprintf("K-%07d", n), nil
 }
 
+// placeholders is "$first,$first+1,…", n parameters for an IN list.
+func placeholders(first, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", first+i)
+	}
+	return strings.Join(ph, ",")
+}
+
 // summaries loads list rows for ids (any order), with active alert kinds.
 func summaries(ctx context.Context, q querier, ids []string, now string) (map[string]*Summary, error) {
 	out := map[string]*Summary{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	ph := make([]string, len(ids))
 	args := make([]any, len(ids))
 	for i, id := range ids {
-		ph[i] = fmt.Sprintf("$%d", i+1)
 		args[i] = id
 	}
-	in := strings.Join(ph, ",")
+	in := placeholders(1, len(ids))
 	rows, err := q.QueryContext(ctx, `SELECT id, number, given_name, family_name, birth_date, status, COALESCE(institution_id, ''), COALESCE(unit_id, ''),
 		COALESCE(cell_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id IN (`+in+`)`, args...)
 	if err != nil {
