@@ -41,7 +41,7 @@ type instSpec struct {
 	lat, lon             float64
 	units                []unitSpec
 	// sentence lengths in months served here (0 = life), and how often.
-	sentences []weighted
+	sentences []weighted[int]
 }
 
 // officeSpec describes one probation office.
@@ -60,9 +60,10 @@ type closureSpec struct {
 	fromDaysAgo, untilDaysAhead int
 }
 
-// weighted is one choice with an integer weight.
-type weighted struct {
-	v, w int
+// weighted is one choice with an integer weight (see pick).
+type weighted[T any] struct {
+	v T
+	w int
 }
 
 func wing(code string, singles, doubles int) unitSpec {
@@ -82,7 +83,7 @@ var institutions = []instSpec{
 			{code: "AVS", name: "Avskildhetsavdelning", prefix: "X", kind: "segregation", gender: "male", groups: []group{{8, 1}}, fill: [2]float64{0.4, 0.6}},
 			{code: "STO", name: "Stödavdelning", prefix: "ST", kind: "support", gender: "male", groups: []group{{10, 1}, {2, 2}}, fill: [2]float64{0.8, 0.95}, accessibleEvery: 6},
 		},
-		sentences: []weighted{{10, 4}, {12, 6}, {18, 8}, {24, 10}, {30, 8}, {36, 9}, {48, 9}, {60, 7}, {72, 6}, {96, 5}, {120, 4}, {168, 3}, {216, 2}, {0, 2}},
+		sentences: []weighted[int]{{10, 4}, {12, 6}, {18, 8}, {24, 10}, {30, 8}, {36, 9}, {48, 9}, {60, 7}, {72, 6}, {96, 5}, {120, 4}, {168, 3}, {216, 2}, {0, 2}},
 	},
 	{
 		code: "NVH", name: "Häktet Norrviken", category: "remand", security: 1, gender: "any",
@@ -111,7 +112,7 @@ var institutions = []instSpec{
 			{code: "AVS", name: "Avskildhet", prefix: "X", kind: "segregation", gender: "male", groups: []group{{6, 1}}, fill: [2]float64{0.3, 0.6}},
 			{code: "BEH", name: "Behandlingsavdelning (missbruk)", prefix: "BE", kind: "treatment", gender: "male", groups: []group{{14, 1}, {2, 2}}, fill: [2]float64{0.85, 0.97}},
 		},
-		sentences: []weighted{{4, 6}, {6, 9}, {8, 8}, {10, 8}, {12, 9}, {14, 5}, {18, 7}, {24, 7}, {30, 4}, {36, 4}, {48, 3}, {60, 2}},
+		sentences: []weighted[int]{{4, 6}, {6, 9}, {8, 8}, {10, 8}, {12, 9}, {14, 5}, {18, 7}, {24, 7}, {30, 4}, {36, 4}, {48, 3}, {60, 2}},
 	},
 	{
 		code: "LJD", name: "Anstalten Ljungdala", category: "open", security: 3, gender: "male",
@@ -121,7 +122,7 @@ var institutions = []instSpec{
 			house("P1"), house("P2"), house("P3"), house("P4"), house("P5"), house("P6"),
 			{code: "UTS", name: "Utslussningsavdelning", prefix: "UT", kind: "prerelease", gender: "male", groups: []group{{12, 1}}, fill: [2]float64{0.8, 0.95}},
 		},
-		sentences: []weighted{{1, 8}, {2, 10}, {3, 10}, {4, 9}, {5, 6}, {6, 8}, {8, 6}, {10, 5}, {12, 5}, {18, 3}, {24, 2}},
+		sentences: []weighted[int]{{1, 8}, {2, 10}, {3, 10}, {4, 9}, {5, 6}, {6, 8}, {8, 6}, {10, 5}, {12, 5}, {18, 3}, {24, 2}},
 	},
 }
 

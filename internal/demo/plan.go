@@ -203,41 +203,34 @@ func (pl *plan) expo(mean float64) int { return int(-mean * math.Log(1-pl.r.Floa
 
 func (pl *plan) between(lo, hi int) int { return lo + pl.r.IntN(hi-lo+1) }
 
-func pickText(r *rand.Rand, ws []wtext) string {
+// pickIndex returns an index in [0, n) with probability proportional to
+// weight(i), drawing one number from r.
+func pickIndex(r *rand.Rand, n int, weight func(i int) int) int {
 	total := 0
-	for _, w := range ws {
-		total += w.w
+	for i := range n {
+		total += weight(i)
 	}
-	n := r.IntN(total)
-	for _, w := range ws {
-		if n < w.w {
-			return w.s
+	x := r.IntN(total)
+	for i := range n {
+		if x < weight(i) {
+			return i
 		}
-		n -= w.w
+		x -= weight(i)
 	}
-	return ws[0].s
+	return 0
 }
 
-func pickInt(r *rand.Rand, ws []weighted) int {
-	total := 0
-	for _, w := range ws {
-		total += w.w
-	}
-	n := r.IntN(total)
-	for _, w := range ws {
-		if n < w.w {
-			return w.v
-		}
-		n -= w.w
-	}
-	return ws[0].v
+// pick returns one of the values of ws with probability proportional to
+// its weight.
+func pick[T any](r *rand.Rand, ws []weighted[T]) T {
+	return ws[pickIndex(r, len(ws), func(i int) int { return ws[i].w })].v
 }
 
 // offences draws one to three different offences, the first from main.
-func (pl *plan) offences(main, extra []wtext) string {
-	out := []string{pickText(pl.r, main)}
+func (pl *plan) offences(main, extra []weighted[string]) string {
+	out := []string{pick(pl.r, main)}
 	for n := pl.r.IntN(3); n > 0; n-- {
-		o := pickText(pl.r, extra)
+		o := pick(pl.r, extra)
 		if !slices.Contains(out, o) {
 			out = append(out, o)
 		}
@@ -493,7 +486,7 @@ func (pl *plan) prisonStory(c *current) {
 	p := c.pp.p
 	u := c.unit
 	kind := u.spec.kind
-	months := pickInt(pl.r, u.inst.sentences)
+	months := pick(pl.r, u.inst.sentences)
 	if isFemale(p) && months > 60 {
 		months = 36
 	}
@@ -750,7 +743,7 @@ func (pl *plan) escaped() {
 			continue
 		}
 		inst := legs[0].fixed.unit.inst
-		months := pickInt(pl.r, inst.sentences)
+		months := pick(pl.r, inst.sentences)
 		if months == 0 {
 			months = 120
 		}
@@ -771,40 +764,18 @@ func (pl *plan) escaped() {
 // community puts people under supervision of the probation offices; a
 // quarter came out of prison on parole.
 func (pl *plan) community() {
-	total := 0
-	for _, o := range offices {
-		total += o.share
-	}
 	for i := 0; i < communityCount; i++ {
 		p := pl.pool.take(func(people.Person) bool { return true })
 		pp := &personPlan{p: p, status: client.InCommunity}
-		n := pl.r.IntN(total)
-		var off *officeSpec
-		for k := range offices {
-			if n < offices[k].share {
-				off = &offices[k]
-				break
-			}
-			n -= offices[k].share
-		}
+		off := &offices[pickIndex(pl.r, len(offices), func(k int) int { return offices[k].share })]
 		parole := pl.chance(0.25)
 		var name string
 		var length int
 		if parole {
 			name, length = "Övervakning efter villkorlig frigivning", 365
 		} else {
-			total := 0
-			for _, k := range communityKinds {
-				total += k.w
-			}
-			n := pl.r.IntN(total)
-			for _, k := range communityKinds {
-				if n < k.w {
-					name, length = k.name, k.days[pl.r.IntN(len(k.days))]
-					break
-				}
-				n -= k.w
-			}
+			k := communityKinds[pickIndex(pl.r, len(communityKinds), func(i int) int { return communityKinds[i].w })]
+			name, length = k.name, k.days[pl.r.IntN(len(k.days))]
 		}
 		e := pl.r.IntN(length - 1)
 		if lim := pl.daysAgo(adult(p)) - 1; e > lim {
@@ -846,14 +817,14 @@ func (pl *plan) released() {
 			pp.steps = append(pp.steps, step{at: adm, kind: stBasis, basis: client.NewLegalBasis{Kind: client.BasisRemand, StartDate: adm.Format("2006-01-02"),
 				Offences: pl.offences(commonOffences, commonOffences), Court: districtCourts[pl.r.IntN(len(districtCourts))], CaseRef: pl.caseRef(adm)}})
 			pp.steps = append(pp.steps, moves(legs)...)
-			pp.steps = append(pp.steps, step{at: rel, kind: stMove, action: client.Release, reason: pickText(pl.r, remandReleaseReasons)})
+			pp.steps = append(pp.steps, step{at: rel, kind: stMove, action: client.Release, reason: pick(pl.r, remandReleaseReasons)})
 		} else {
 			if !pl.priorStay(pp, rel) {
 				continue
 			}
 			for k := range pp.steps {
 				if pp.steps[k].action == client.Release {
-					pp.steps[k].reason = pickText(pl.r, releaseReasons)
+					pp.steps[k].reason = pick(pl.r, releaseReasons)
 				}
 			}
 		}
@@ -890,7 +861,7 @@ func (pl *plan) alerts(pp *personPlan) {
 		return t
 	}
 	if pl.chance(alertShare) {
-		kind := pickText(pl.r, alertKinds)
+		kind := pick(pl.r, alertKinds)
 		a := alertPlan{kind: kind, note: pl.alertNote(kind)}
 		t := at()
 		if kind == "suicide_watch" {

@@ -6,13 +6,8 @@ package demo
 // write them. Offence names follow Brottsbalken and the special penal
 // laws; the weights are rough shares of a Swedish prison population.
 
-type wtext struct {
-	s string
-	w int
-}
-
 // seriousOffences are typical of long sentences in closed prisons.
-var seriousOffences = []wtext{
+var seriousOffences = []weighted[string]{
 	{"Mord", 4}, {"Försök till mord", 4}, {"Dråp", 2}, {"Grov misshandel", 10}, {"Grovt rån", 8}, {"Rån", 6},
 	{"Grovt narkotikabrott", 12}, {"Synnerligen grovt narkotikabrott", 4}, {"Grovt vapenbrott", 8},
 	{"Synnerligen grovt vapenbrott", 3}, {"Våldtäkt", 4}, {"Grov våldtäkt", 2}, {"Människorov", 2},
@@ -21,14 +16,14 @@ var seriousOffences = []wtext{
 }
 
 // gravestOffences head the long sentences (six years or more).
-var gravestOffences = []wtext{
+var gravestOffences = []weighted[string]{
 	{"Mord", 10}, {"Försök till mord", 6}, {"Dråp", 3}, {"Synnerligen grovt narkotikabrott", 8}, {"Grovt rån", 5},
 	{"Människorov", 3}, {"Grov våldtäkt", 3}, {"Synnerligen grovt vapenbrott", 3}, {"Allmänfarlig ödeläggelse", 1},
 	{"Grov människohandel", 1}, {"Terroristbrott", 1},
 }
 
 // commonOffences are the everyday offences of shorter sentences.
-var commonOffences = []wtext{
+var commonOffences = []weighted[string]{
 	{"Misshandel", 12}, {"Olaga hot", 10}, {"Narkotikabrott", 12}, {"Stöld", 10}, {"Grov stöld", 5},
 	{"Inbrottsstöld", 4}, {"Bedrägeri", 6}, {"Häleri", 3}, {"Grovt rattfylleri", 6}, {"Olovlig körning, grovt brott", 5},
 	{"Skadegörelse", 4}, {"Våld mot tjänsteman", 4}, {"Ofredande", 3}, {"Vapenbrott", 4}, {"Penningtvättsbrott", 2},
@@ -36,7 +31,7 @@ var commonOffences = []wtext{
 }
 
 // minorOffences are typical of community sentences.
-var minorOffences = []wtext{
+var minorOffences = []weighted[string]{
 	{"Ringa narkotikabrott", 10}, {"Narkotikabrott", 8}, {"Stöld", 10}, {"Snatteri", 4}, {"Misshandel", 8},
 	{"Olaga hot", 6}, {"Rattfylleri", 8}, {"Olovlig körning", 8}, {"Bedrägeri", 5}, {"Skadegörelse", 4},
 	{"Ofredande", 4}, {"Häleri", 3}, {"Olaga intrång", 2}, {"Tillgrepp av fortskaffningsmedel", 3},
@@ -65,9 +60,9 @@ var communityKinds = []struct {
 	{"Ungdomstjänst", []int{180, 365}, 5},
 }
 
-var releaseReasons = []wtext{{"Villkorlig frigivning", 70}, {"Straffet avtjänat", 20}, {"Utvisad efter avtjänat straff", 5}, {"Nådeansökan beviljad", 1}}
+var releaseReasons = []weighted[string]{{"Villkorlig frigivning", 70}, {"Straffet avtjänat", 20}, {"Utvisad efter avtjänat straff", 5}, {"Nådeansökan beviljad", 1}}
 
-var remandReleaseReasons = []wtext{{"Häktningen hävd", 50}, {"Frikänd i tingsrätten", 25}, {"Dömd till frivårdspåföljd", 25}}
+var remandReleaseReasons = []weighted[string]{{"Häktningen hävd", 50}, {"Frikänd i tingsrätten", 25}, {"Dömd till frivårdspåföljd", 25}}
 
 // alertTexts are notes per alert kind; %s in a co_accused note is the
 // other person's client number, %c the case reference.
@@ -112,7 +107,7 @@ var alertTexts = map[string][]string{
 	},
 }
 
-var alertKinds = []wtext{
+var alertKinds = []weighted[string]{
 	{"violence", 30}, {"self_harm", 12}, {"suicide_watch", 5}, {"escape", 10}, {"medical", 25}, {"other", 6},
 }
 
