@@ -228,8 +228,8 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 func (tx *Tx) NowText() string { return FormatTime(tx.Now) }
 
 // Transact runs f in a read-write transaction and commits it, retrying on
-// serialization failures and deadlocks (PostgreSQL) and busy errors
-// (SQLite). f must be safe to run more than once.
+// serialization failures and deadlocks (PostgreSQL), busy errors, and a
+// group commit that another transaction broke (SQLite). f must be safe to run more than once.
 func (db *DB) Transact(ctx context.Context, f func(tx *Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
@@ -293,6 +293,10 @@ func (db *DB) transactOnce(ctx context.Context, f func(tx *Tx) error, readOnly b
 }
 
 func retryable(err error) bool {
+	var shared *sharedTxError
+	if errors.As(err, &shared) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "40001" || pgErr.Code == "40P01"

@@ -108,7 +108,7 @@ func (g *groupWriter) batch(first *writeReq) {
 		return
 	}
 	var ok []member
-	broken := false
+	var broken error
 	req := first
 	for {
 		if req.ctx.Err() != nil {
@@ -122,12 +122,9 @@ func (g *groupWriter) batch(first *writeReq) {
 			default:
 				ok = append(ok, member{req, tx})
 			}
-			if fatal != nil {
-				broken = true
-				err = fatal
-			}
+			broken = fatal
 		}
-		if broken || len(ok) >= maxBatch {
+		if broken != nil || len(ok) >= maxBatch {
 			break
 		}
 		select {
@@ -137,10 +134,14 @@ func (g *groupWriter) batch(first *writeReq) {
 		}
 		break
 	}
-	if broken {
+	if broken != nil {
+		// One member broke the shared transaction (e.g. its context was
+		// cancelled mid-statement, and SQLite's interrupt rolled back the
+		// whole transaction). The others did nothing wrong: Transact runs
+		// them again.
 		stx.Rollback() //nolint:errcheck
 		for _, m := range ok {
-			m.req.done <- writeRes{err: fmt.Errorf("db: the shared transaction failed: %w", err)}
+			m.req.done <- writeRes{err: &sharedTxError{broken}}
 		}
 		return
 	}
@@ -159,6 +160,17 @@ func (g *groupWriter) batch(first *writeReq) {
 		m.req.done <- writeRes{tx: m.tx}
 	}
 }
+
+// sharedTxError is what the members of a batch get when another member
+// broke the shared transaction: their own work was fine but is rolled
+// back, so the error is retryable.
+type sharedTxError struct{ cause error }
+
+func (e *sharedTxError) Error() string {
+	return "db: the shared transaction failed: " + e.cause.Error()
+}
+
+func (e *sharedTxError) Unwrap() error { return e.cause }
 
 // runSavepoint runs f and its before-commit hooks inside a savepoint,
 // rolling back to it when they fail or panic. fatal reports that the

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/db/dbtest"
@@ -94,4 +95,67 @@ func TestGroupCommitCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("err %v, ran %v", err, ran)
 	}
+}
+
+// TestGroupCommitCancelledMidStatement: a transaction whose context ends
+// while its statement runs is interrupted, and SQLite's interrupt rolls
+// back the whole shared transaction; the transaction that ran before it in
+// the same batch must still commit, not fail with it.
+func TestGroupCommitCancelledMidStatement(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	dbtest.Exec(t, d, `CREATE TABLE gc (k TEXT PRIMARY KEY)`, `CREATE TABLE big (n INTEGER)`)
+	shared := false // a round in which the two shared a batch
+	for round := 0; round < 20 && !shared; round++ {
+		holding, release, running := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		var innocentErr, victimErr error
+		var runs atomic.Int32
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			innocentErr = d.Transact(ctx, func(tx *db.Tx) error {
+				if runs.Add(1) == 1 {
+					close(holding)
+					<-release // the victim queues behind this one meanwhile
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO gc (k) VALUES ($1)`, fmt.Sprint("r", round))
+				return err
+			})
+		}()
+		<-holding
+		cctx, cancel := context.WithCancel(ctx)
+		go func() {
+			defer wg.Done()
+			victimErr = d.Transact(cctx, func(tx *db.Tx) error {
+				close(running)
+				_, err := tx.ExecContext(cctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) INSERT INTO big SELECT x FROM c`)
+				return err
+			})
+		}()
+		time.Sleep(20 * time.Millisecond)
+		close(release)
+		<-running
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+		wg.Wait()
+		if victimErr == nil {
+			t.Fatal("the cancelled transaction committed")
+		}
+		if innocentErr != nil {
+			t.Fatalf("round %d: a transaction failed because another in its batch was cancelled: %v", round, innocentErr)
+		}
+		shared = runs.Load() > 1
+	}
+	if !shared {
+		t.Fatal("the two transactions never shared a batch; the test did not test anything")
+	}
+	var n, big int
+	if err := d.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM gc), (SELECT COUNT(*) FROM big)`).Scan(&n, &big); err != nil {
+		t.Fatal(err)
+	}
+	if big != 0 {
+		t.Fatalf("%d rows of cancelled transactions were kept", big)
+	}
+	t.Logf("%d rounds", n)
 }
