@@ -8,9 +8,8 @@ package estate
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,7 +165,7 @@ func (n *NewLocation) normalise() error {
 	if n.Name == "" || len([]rune(n.Name)) > 120 {
 		fe.Add("name", "Give a name (1–120 characters).")
 	}
-	if n.Kind == Institution && !contains(Categories, n.Category) {
+	if n.Kind == Institution && !slices.Contains(Categories, n.Category) {
 		fe.Add("category", "Choose closed, remand or open.")
 	}
 	if n.Kind != Institution {
@@ -177,7 +176,7 @@ func (n *NewLocation) normalise() error {
 	} else if n.SecurityLevel < MinSecurity || n.SecurityLevel > MaxSecurity {
 		fe.Add("security_level", fmt.Sprintf("Security level is %d (highest) to %d (lowest).", MinSecurity, MaxSecurity))
 	}
-	if !contains(Genders, n.Gender) {
+	if !slices.Contains(Genders, n.Gender) {
 		fe.Add("gender", "Choose any, male or female.")
 	}
 	if (n.Lat == nil) != (n.Lon == nil) {
@@ -229,6 +228,13 @@ type LocationUpdate struct {
 	Lon           *float64 `json:"lon"`
 }
 
+// newLocation is the location l would become with u applied: the kind,
+// parent and code stay; the rest comes from u. It is what gets validated.
+func (u LocationUpdate) newLocation(l *Location) NewLocation {
+	return NewLocation{Kind: l.Kind, ParentID: l.ParentID, Code: l.Code, Name: u.Name, Category: u.Category, SecurityLevel: u.SecurityLevel,
+		Gender: u.Gender, Region: u.Region, Address: u.Address, Lat: u.Lat, Lon: u.Lon}
+}
+
 // UpdateLocation changes a location if u.Version is current.
 func (s *Service) UpdateLocation(ctx context.Context, id string, u LocationUpdate) (*Location, error) {
 	var out *Location
@@ -237,21 +243,16 @@ func (s *Service) UpdateLocation(ctx context.Context, id string, u LocationUpdat
 		if err != nil {
 			return err
 		}
-		n := NewLocation{Kind: l.Kind, ParentID: l.ParentID, Code: l.Code, Name: u.Name, Category: u.Category, SecurityLevel: u.SecurityLevel,
-			Gender: u.Gender, Region: u.Region, Address: u.Address, Lat: u.Lat, Lon: u.Lon}
+		n := u.newLocation(l)
 		if err := n.normalise(); err != nil {
 			return err
 		}
 		if u.Version != l.Version {
 			return apperr.StaleVersion("location", l.Version)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE locations SET name=$1, category=$2, security_level=$3, gender=$4, region=$5, address=$6, lat=$7, lon=$8,
-			version = version + 1, updated_at = $9 WHERE id = $10 AND version = $11`,
-			n.Name, n.Category, n.SecurityLevel, n.Gender, n.Region, n.Address, n.Lat, n.Lon, tx.NowText(), id, u.Version)
-		if err != nil {
-			return fmt.Errorf("estate: update location: %w", err)
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
+		if ok, err := updateLocation(ctx, tx, id, u.Version, n); err != nil {
+			return err
+		} else if !ok {
 			return apperr.StaleVersion("location", l.Version)
 		}
 		if err := record(ctx, tx, "estate.location.update", "location", id, "estate.location_updated", map[string]any{"id": id, "version": u.Version + 1}); err != nil {
@@ -294,7 +295,7 @@ func (n *NewCell) normalise() error {
 	if n.SecurityLevel < MinSecurity || n.SecurityLevel > MaxSecurity {
 		fe.Add("security_level", fmt.Sprintf("Security level is %d (highest) to %d (lowest).", MinSecurity, MaxSecurity))
 	}
-	if !contains(Genders, n.Gender) {
+	if !slices.Contains(Genders, n.Gender) {
 		fe.Add("gender", "Choose any, male or female.")
 	}
 	if len([]rune(n.Note)) > 500 {
@@ -316,7 +317,7 @@ func (s *Service) CreateCell(ctx context.Context, n NewCell) (*Cell, error) {
 		}
 		if err := insertCell(ctx, tx, c); err != nil {
 			if db.IsUniqueViolation(err) {
-				return &apperr.Error{Code: apperr.Conflict, Message: "The unit already has a cell " + c.Label + ".", Fields: []apperr.FieldError{{Field: "label", Message: "This label is taken in the unit."}}}
+				return labelTaken(c.Label)
 			}
 			return err
 		}
@@ -340,6 +341,19 @@ type CellUpdate struct {
 	Note          string `json:"note"`
 }
 
+// newCell is the cell u describes in unit unitID. It is what gets
+// validated.
+func (u CellUpdate) newCell(unitID string) NewCell {
+	return NewCell{UnitID: unitID, Label: u.Label, Capacity: u.Capacity, SecurityLevel: u.SecurityLevel, Gender: u.Gender,
+		Accessible: u.Accessible, Smoking: u.Smoking, Note: u.Note}
+}
+
+// labelTaken is the conflict of a second cell with the same label in a
+// unit.
+func labelTaken(label string) error {
+	return &apperr.Error{Code: apperr.Conflict, Message: "The unit already has a cell " + label + ".", Fields: []apperr.FieldError{{Field: "label", Message: "This label is taken in the unit."}}}
+}
+
 // UpdateCell changes a cell if u.Version is current. Capacity cannot go
 // below the number of people in the cell.
 func (s *Service) UpdateCell(ctx context.Context, id string, u CellUpdate) (*Cell, error) {
@@ -349,8 +363,7 @@ func (s *Service) UpdateCell(ctx context.Context, id string, u CellUpdate) (*Cel
 		if err != nil {
 			return err
 		}
-		n := NewCell{UnitID: c.UnitID, Label: u.Label, Capacity: u.Capacity, SecurityLevel: u.SecurityLevel, Gender: u.Gender,
-			Accessible: u.Accessible, Smoking: u.Smoking, Note: u.Note}
+		n := u.newCell(c.UnitID)
 		if err := n.normalise(); err != nil {
 			return err
 		}
@@ -360,16 +373,14 @@ func (s *Service) UpdateCell(ctx context.Context, id string, u CellUpdate) (*Cel
 		if n.Capacity < c.Occupied {
 			return apperr.Field("capacity", fmt.Sprintf("%d people are in the cell now; move them before lowering the capacity.", c.Occupied))
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE cells SET label=$1, capacity=$2, security_level=$3, gender=$4, accessible=$5, smoking=$6, note=$7,
-			version = version + 1, updated_at = $8 WHERE id = $9 AND version = $10 AND occupied <= $2`,
-			n.Label, n.Capacity, n.SecurityLevel, n.Gender, db.Bool(n.Accessible), db.Bool(n.Smoking), n.Note, tx.NowText(), id, u.Version)
-		if err != nil {
-			if db.IsUniqueViolation(err) {
-				return &apperr.Error{Code: apperr.Conflict, Message: "The unit already has a cell " + n.Label + ".", Fields: []apperr.FieldError{{Field: "label", Message: "This label is taken in the unit."}}}
-			}
-			return fmt.Errorf("estate: update cell: %w", err)
+		ok, err := updateCell(ctx, tx, id, u.Version, n)
+		if db.IsUniqueViolation(err) {
+			return labelTaken(n.Label)
 		}
-		if k, _ := res.RowsAffected(); k != 1 {
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return apperr.StaleVersion("cell", c.Version)
 		}
 		if err := record(ctx, tx, "estate.cell.update", "cell", id, "estate.cell_updated", map[string]any{"id": id, "version": u.Version + 1, "capacity": n.Capacity}); err != nil {
@@ -413,15 +424,9 @@ func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, 
 		// conditional update waits and then sees the new occupant, or waits
 		// for this transaction and then sees the closure; and two
 		// overlapping closures cannot both pass the overlap check.
-		q := `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`
-		if cl.Covers(tx.Now) {
-			q += ` AND occupied = 0`
-		}
-		res, err := tx.ExecContext(ctx, q, tx.NowText(), cellID)
-		if err != nil {
-			return fmt.Errorf("estate: close cell: %w", err)
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
+		if ok, err := touchCell(ctx, tx, cellID, cl.Covers(tx.Now)); err != nil {
+			return err
+		} else if !ok {
 			return apperr.Field("from", "Someone has just been placed in the cell; move them first or start the closure later.")
 		}
 		if c, err = getCell(ctx, tx, cellID); err != nil {
@@ -432,13 +437,8 @@ func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, 
 				return apperr.Field("from", "The cell is already out of use for part of this period.")
 			}
 		}
-		var u any
-		if until != nil {
-			u = db.FormatTime(*until)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cell_closures (id, cell_id, from_at, until_at, reason, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			cl.ID, cellID, db.FormatTime(cl.From), u, reason, actorID(ctx), tx.NowText()); err != nil {
-			return fmt.Errorf("estate: close cell: %w", err)
+		if err := insertClosure(ctx, tx, cl, actorID(ctx)); err != nil {
+			return err
 		}
 		return record(ctx, tx, "estate.cell.close", "cell", cellID, "estate.cell_closed", map[string]any{"cell_id": cellID, "closure_id": cl.ID})
 	})
@@ -451,30 +451,32 @@ func (s *Service) CloseCell(ctx context.Context, cellID string, from time.Time, 
 // ReopenCell ends a closure now (or deletes it if it has not started).
 func (s *Service) ReopenCell(ctx context.Context, closureID string) error {
 	return s.DB.Transact(ctx, func(tx *db.Tx) error {
-		var cellID, from string
-		var until sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT cell_id, from_at, until_at FROM cell_closures WHERE id = $1`, closureID).Scan(&cellID, &from, &until)
-		if errors.Is(err, sql.ErrNoRows) {
-			return apperr.New(apperr.NotFound, "No such out-of-use period.")
-		}
+		cl, err := getClosure(ctx, tx, closureID)
 		if err != nil {
-			return fmt.Errorf("estate: reopen: %w", err)
-		}
-		if until.Valid && !db.MustTime(until.String).After(tx.Now) {
-			return apperr.New(apperr.Conflict, "This out-of-use period has already ended.")
-		}
-		if db.MustTime(from).After(tx.Now) {
-			_, err = tx.ExecContext(ctx, `DELETE FROM cell_closures WHERE id = $1`, closureID)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE cell_closures SET until_at = $1 WHERE id = $2 AND (until_at IS NULL OR until_at > $1)`, tx.NowText(), closureID)
-		}
-		if err != nil {
-			return fmt.Errorf("estate: reopen: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), cellID); err != nil {
 			return err
 		}
-		return record(ctx, tx, "estate.cell.reopen", "cell", cellID, "estate.cell_reopened", map[string]any{"cell_id": cellID, "closure_id": closureID})
+		if cl.Until != nil && !cl.Until.After(tx.Now) {
+			return apperr.New(apperr.Conflict, "This out-of-use period has already ended.")
+		}
+		if err := endClosure(ctx, tx, cl); err != nil {
+			return err
+		}
+		if _, err := touchCell(ctx, tx, cl.CellID, false); err != nil {
+			return err
+		}
+		return record(ctx, tx, "estate.cell.reopen", "cell", cl.CellID, "estate.cell_reopened", map[string]any{"cell_id": cl.CellID, "closure_id": closureID})
+	})
+}
+
+// ClosureCell returns the cell of a current or planned out-of-use period,
+// or NotFound (also for one that has ended).
+func (s *Service) ClosureCell(ctx context.Context, closureID string) (string, error) {
+	return db.Read(ctx, s.DB, func(tx *db.Tx) (string, error) {
+		cl, err := getClosure(ctx, tx, closureID)
+		if apperr.CodeOf(err) == apperr.NotFound || err == nil && cl.Until != nil && !cl.Until.After(tx.Now) {
+			return "", apperr.New(apperr.NotFound, "No current or planned out-of-use period has this id.")
+		}
+		return cl.CellID, err
 	})
 }
 
@@ -548,13 +550,4 @@ func actorID(ctx context.Context) string {
 		return a.ID
 	}
 	return audit.System.ID
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -506,7 +506,7 @@ func (h *Handlers) updateLocation(w http.ResponseWriter, r *http.Request) error 
 		return h.Web.FormError(w, r, pages, "location_form.html", pg, conflictText(lang, err))
 	}
 	if len(fe) > 0 {
-		n := NewLocation{Kind: l.Kind, ParentID: l.ParentID, Code: l.Code, Name: u.Name, Category: u.Category, SecurityLevel: u.SecurityLevel, Gender: u.Gender}
+		n := u.newLocation(l)
 		return fail(merge(lang, fe, n.normalise()))
 	}
 	if _, err := h.Estate.UpdateLocation(ctx, l.ID, u); err != nil {
@@ -554,11 +554,6 @@ func readCell(lang i18n.Lang, f url.Values) (CellUpdate, apperr.Fields) {
 	u.SecurityLevel = formInt(&fe, lang, f, "security_level", 0)
 	u.Version = formInt(&fe, lang, f, "version", 0)
 	return u, fe
-}
-
-func (u CellUpdate) newCell(unitID string) NewCell {
-	return NewCell{UnitID: unitID, Label: u.Label, Capacity: u.Capacity, SecurityLevel: u.SecurityLevel, Gender: u.Gender,
-		Accessible: u.Accessible, Smoking: u.Smoking, Note: u.Note}
 }
 
 func (h *Handlers) createCell(w http.ResponseWriter, r *http.Request) error {
@@ -708,11 +703,11 @@ func (h *Handlers) reopenCell(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PostFormValue("closure_id")
-	found := false
-	for _, cl := range c.Closures {
-		found = found || cl.ID == id
+	cellID, err := h.Estate.ClosureCell(ctx, id)
+	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+		return err
 	}
-	if !found {
+	if err != nil || cellID != c.ID {
 		return apperr.New(apperr.NotFound, "This cell has no such current or planned out-of-use period.")
 	}
 	if err := h.Estate.ReopenCell(ctx, id); err != nil {
@@ -867,26 +862,9 @@ func (h *Handlers) apiCloseCell(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) apiEndClosure(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := r.PathValue("closure")
-	var cellID string
-	err := h.Estate.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		all, err := closures(ctx, tx, nil)
-		if err != nil {
-			return err
-		}
-		for cid, list := range all {
-			for _, c := range list {
-				if c.ID == id {
-					cellID = cid
-				}
-			}
-		}
-		return nil
-	})
+	cellID, err := h.Estate.ClosureCell(ctx, id)
 	if err != nil {
 		return err
-	}
-	if cellID == "" {
-		return apperr.New(apperr.NotFound, "No current or planned out-of-use period has this id.")
 	}
 	if err := h.covers(ctx, cellID, "", "cell"); err != nil {
 		return err

@@ -416,6 +416,18 @@ func TestUIFormsAndAccess(t *testing.T) {
 		if c.OutOfUse == nil || c.OutOfUse.Reason != "Renovation" {
 			t.Fatalf("cell not closed: %+v", c)
 		}
+		// Another cell's page cannot end this cell's closure.
+		other := cells[0].ID
+		if other == c104.ID {
+			other = cells[1].ID
+		}
+		res, _ = f.page(t, mgr, "POST", "/estate/cells/"+other+"/reopen", url.Values{"closure_id": {c.OutOfUse.ID}})
+		if res.StatusCode != 404 {
+			t.Fatalf("reopen through another cell: %d", res.StatusCode)
+		}
+		if c, _ := f.svc.Cell(actor(), c104.ID); c.OutOfUse == nil {
+			t.Fatal("reopen through another cell ended the closure")
+		}
 		res, _ = f.page(t, mgr, "POST", "/estate/cells/"+c104.ID+"/reopen", url.Values{"closure_id": {c.OutOfUse.ID}})
 		if res.StatusCode != 303 {
 			t.Fatalf("reopen: %d", res.StatusCode)

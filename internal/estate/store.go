@@ -85,7 +85,7 @@ func getCell(ctx context.Context, tx *db.Tx, id string) (*Cell, error) {
 	if err != nil {
 		return nil, fmt.Errorf("estate: cell: %w", err)
 	}
-	cl, err := closures(ctx, tx, []string{id})
+	cl, err := closures(ctx, tx, ofCell, id)
 	if err != nil {
 		return nil, err
 	}
@@ -106,16 +106,108 @@ func (c *Cell) attach(cl []Closure, tx *db.Tx) {
 	}
 }
 
-// closures returns the closures of the given cells (all cells when ids is
-// nil), by cell.
-func closures(ctx context.Context, tx *db.Tx, ids []string) (map[string][]Closure, error) {
-	q := `SELECT id, cell_id, from_at, until_at, reason FROM cell_closures WHERE (until_at IS NULL OR until_at > $1)`
+// updateLocation writes n's descriptive fields to location id if it is at
+// version; false when it is not.
+func updateLocation(ctx context.Context, tx *db.Tx, id string, version int, n NewLocation) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE locations SET name=$1, category=$2, security_level=$3, gender=$4, region=$5, address=$6, lat=$7, lon=$8,
+		version = version + 1, updated_at = $9 WHERE id = $10 AND version = $11`,
+		n.Name, n.Category, n.SecurityLevel, n.Gender, n.Region, n.Address, n.Lat, n.Lon, tx.NowText(), id, version)
+	if err != nil {
+		return false, fmt.Errorf("estate: update location: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return k == 1, nil
+}
+
+// updateCell writes n to cell id if it is at version and holds no more
+// people than n's capacity; false when not.
+func updateCell(ctx context.Context, tx *db.Tx, id string, version int, n NewCell) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE cells SET label=$1, capacity=$2, security_level=$3, gender=$4, accessible=$5, smoking=$6, note=$7,
+		version = version + 1, updated_at = $8 WHERE id = $9 AND version = $10 AND occupied <= $2`,
+		n.Label, n.Capacity, n.SecurityLevel, n.Gender, db.Bool(n.Accessible), db.Bool(n.Smoking), n.Note, tx.NowText(), id, version)
+	if err != nil {
+		return false, fmt.Errorf("estate: update cell: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return k == 1, nil
+}
+
+// touchCell bumps the cell's version, which locks its row for the rest of
+// the transaction; with empty only if no one is in it (false otherwise).
+func touchCell(ctx context.Context, tx *db.Tx, id string, empty bool) (bool, error) {
+	q := `UPDATE cells SET version = version + 1, updated_at = $1 WHERE id = $2`
+	if empty {
+		q += ` AND occupied = 0`
+	}
+	res, err := tx.ExecContext(ctx, q, tx.NowText(), id)
+	if err != nil {
+		return false, fmt.Errorf("estate: touch cell: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return k == 1, nil
+}
+
+func insertClosure(ctx context.Context, tx *db.Tx, cl *Closure, by string) error {
+	var until any
+	if cl.Until != nil {
+		until = db.FormatTime(*cl.Until)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO cell_closures (id, cell_id, from_at, until_at, reason, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		cl.ID, cl.CellID, db.FormatTime(cl.From), until, cl.Reason, by, tx.NowText()); err != nil {
+		return fmt.Errorf("estate: close cell: %w", err)
+	}
+	return nil
+}
+
+// getClosure returns one out-of-use period, ended or not, or NotFound.
+func getClosure(ctx context.Context, tx *db.Tx, id string) (Closure, error) {
+	cl := Closure{ID: id}
+	var from string
+	var until sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT cell_id, from_at, until_at, reason FROM cell_closures WHERE id = $1`, id).Scan(&cl.CellID, &from, &until, &cl.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cl, apperr.New(apperr.NotFound, "No such out-of-use period.")
+	}
+	if err != nil {
+		return cl, fmt.Errorf("estate: closure: %w", err)
+	}
+	cl.From = db.MustTime(from)
+	if until.Valid {
+		u := db.MustTime(until.String)
+		cl.Until = &u
+	}
+	return cl, nil
+}
+
+// endClosure ends cl now, or deletes it if it has not started.
+func endClosure(ctx context.Context, tx *db.Tx, cl Closure) error {
+	var err error
+	if cl.From.After(tx.Now) {
+		_, err = tx.ExecContext(ctx, `DELETE FROM cell_closures WHERE id = $1`, cl.ID)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE cell_closures SET until_at = $1 WHERE id = $2 AND (until_at IS NULL OR until_at > $1)`, tx.NowText(), cl.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("estate: reopen: %w", err)
+	}
+	return nil
+}
+
+// Which cells' closures to read: one cell, or the cells of a unit or of
+// every unit of an institution ($2 is the id).
+const (
+	ofCell     = `AND cell_id = $2`
+	ofLocation = `AND cell_id IN (SELECT id FROM cells WHERE unit_id = $2 OR unit_id IN (SELECT id FROM locations WHERE parent_id = $2))`
+)
+
+// closures returns the current and planned closures, by cell: of the cells
+// which (ofCell or ofLocation) picks with id, or of every cell when which
+// is "".
+func closures(ctx context.Context, tx *db.Tx, which, id string) (map[string][]Closure, error) {
+	q := `SELECT id, cell_id, from_at, until_at, reason FROM cell_closures WHERE (until_at IS NULL OR until_at > $1) ` + which
 	args := []any{tx.NowText()}
-	if ids != nil {
-		q += ` AND cell_id IN (` + params(2, len(ids)) + `)`
-		for _, id := range ids {
-			args = append(args, id)
-		}
+	if which != "" {
+		args = append(args, id)
 	}
 	rows, err := tx.QueryContext(ctx, q+` ORDER BY from_at`, args...)
 	if err != nil {
@@ -173,7 +265,7 @@ func listCells(ctx context.Context, tx *db.Tx, locationID string) ([]Cell, error
 	if len(out) == 0 {
 		return nil, nil
 	}
-	cl, err := closures(ctx, tx, nil)
+	cl, err := closures(ctx, tx, ofLocation, locationID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +353,7 @@ func tree(ctx context.Context, tx *db.Tx) ([]Location, error) {
 	if err := crows.Err(); err != nil {
 		return nil, err
 	}
-	cl, err := closures(ctx, tx, nil)
+	cl, err := closures(ctx, tx, "", "")
 	if err != nil {
 		return nil, err
 	}
