@@ -161,15 +161,6 @@ func Visible(p *access.Principal, tree []Location) []Location {
 
 // ---------- form parsing ----------
 
-// tr is the catalogue's text for key in lang, or fallback when the
-// catalogue has no such key.
-func tr(lang i18n.Lang, key, fallback string, args ...any) string {
-	if i18n.T(lang, key) == key {
-		return fallback
-	}
-	return i18n.T(lang, key, args...)
-}
-
 // formInt reads an integer field; empty gives def.
 func formInt(fe *apperr.Fields, lang i18n.Lang, f url.Values, name string, def int) int {
 	s := strings.TrimSpace(f.Get(name))
@@ -178,7 +169,7 @@ func formInt(fe *apperr.Fields, lang i18n.Lang, f url.Values, name string, def i
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		fe.Add(name, tr(lang, "estate.ui.err.whole_number", "Enter a whole number."))
+		fe.Add(name, i18n.T(lang, "estate.ui.err.whole_number"))
 	}
 	return n
 }
@@ -190,7 +181,7 @@ func formFloat(fe *apperr.Fields, lang i18n.Lang, f url.Values, name string) *fl
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		fe.Add(name, tr(lang, "estate.ui.err.number", "Enter a number, e.g. 59.27."))
+		fe.Add(name, i18n.T(lang, "estate.ui.err.number"))
 		return nil
 	}
 	return &v
@@ -223,7 +214,7 @@ func closureInput(fe *apperr.Fields, lang i18n.Lang, now time.Time, fromS, until
 	if strings.TrimSpace(fromS) != "" {
 		t, err := ParseWhen(fromS)
 		if err != nil {
-			fe.Add("from", tr(lang, "estate.ui.err.when", "Use a date (YYYY-MM-DD) or a date and time."))
+			fe.Add("from", i18n.T(lang, "estate.ui.err.when"))
 		}
 		from = t
 	}
@@ -231,7 +222,7 @@ func closureInput(fe *apperr.Fields, lang i18n.Lang, now time.Time, fromS, until
 	if strings.TrimSpace(untilS) != "" {
 		t, err := ParseWhen(untilS)
 		if err != nil {
-			fe.Add("until", tr(lang, "estate.ui.err.when", "Use a date (YYYY-MM-DD) or a date and time."))
+			fe.Add("until", i18n.T(lang, "estate.ui.err.when"))
 		} else {
 			until = &t
 		}
@@ -243,7 +234,7 @@ func invalid(lang i18n.Lang, fe apperr.Fields) error {
 	if len(fe) == 0 {
 		return nil
 	}
-	return &apperr.Error{Code: apperr.Invalid, Message: tr(lang, "estate.ui.err.invalid", "Some fields need correcting."), Fields: fe}
+	return &apperr.Error{Code: apperr.Invalid, Message: i18n.T(lang, "estate.ui.err.invalid"), Fields: fe}
 }
 
 // merge combines form-parsing errors with a service's validation error so
@@ -269,7 +260,7 @@ func conflictText(lang i18n.Lang, err error) error {
 	if !ok || e.Code != apperr.Conflict || e.Detail["current_version"] == nil {
 		return err
 	}
-	return &apperr.Error{Code: apperr.Conflict, Message: tr(lang, "estate.ui.err.stale", e.Message), Fields: e.Fields, Detail: e.Detail}
+	return &apperr.Error{Code: apperr.Conflict, Message: i18n.T(lang, "estate.ui.err.stale"), Fields: e.Fields, Detail: e.Detail}
 }
 
 // ---------- pages ----------
@@ -407,7 +398,7 @@ func (h *Handlers) newLocationPage(w http.ResponseWriter, r *http.Request) error
 	if kind != Unit && kind != Office {
 		kind = Institution
 	}
-	pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.new."+string(kind), "New "+string(kind)))
+	pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.new."+string(kind)))
 	pg.Form = url.Values{"kind": {string(kind)}, "parent_id": {q.Get("parent")}, "gender": {"any"},
 		"idempotency_key": {db.RandomToken(16)}}
 	if err := h.locationFormPage(w, r, locationForm{Kind: kind}, pg); err != nil {
@@ -436,7 +427,7 @@ func (h *Handlers) createLocation(w http.ResponseWriter, r *http.Request) error 
 		n.Kind = Institution
 	}
 	fail := func(err error) error {
-		pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.new."+string(n.Kind), "New location"))
+		pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.new."+string(n.Kind)))
 		if e := h.locationFormPage(w, r, locationForm{Kind: n.Kind}, pg); e != nil {
 			return e
 		}
@@ -445,23 +436,15 @@ func (h *Handlers) createLocation(w http.ResponseWriter, r *http.Request) error 
 	if err := h.mayCreate(ctx, n); err != nil {
 		return fail(err)
 	}
-	if err := invalid(lang, fe); err != nil {
+	if len(fe) > 0 {
 		// Report the service's checks too, without creating anything.
-		_, verr := (&n).validateOnly()
-		return fail(merge(lang, fe, verr))
+		return fail(merge(lang, fe, n.normalise()))
 	}
 	l, err := h.Estate.CreateLocation(ctx, n)
 	if err != nil {
 		return fail(err)
 	}
-	return web.Redirect(w, r, "/estate/"+l.ID, tr(lang, "estate.ui.flash.created", "Saved: "+l.Name, l.Name), "")
-}
-
-// validateOnly runs the input checks of CreateLocation without touching
-// the database.
-func (n *NewLocation) validateOnly() (NewLocation, error) {
-	c := *n
-	return c, c.normalise()
+	return web.Redirect(w, r, "/estate/"+l.ID, i18n.T(lang, "estate.ui.flash.created", l.Name), "")
 }
 
 func (h *Handlers) editLocationPage(w http.ResponseWriter, r *http.Request) error {
@@ -469,7 +452,7 @@ func (h *Handlers) editLocationPage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	pg := h.Web.NewPage(w, r, tr(web.LangOf(r), "estate.ui.edit_title", "Change "+l.Name, l.Name))
+	pg := h.Web.NewPage(w, r, i18n.T(web.LangOf(r), "estate.ui.edit_title", l.Name))
 	pg.Form = url.Values{"name": {l.Name}, "category": {l.Category}, "security_level": {strconv.Itoa(l.SecurityLevel)}, "gender": {l.Gender},
 		"region": {l.Region}, "address": {l.Address}, "version": {strconv.Itoa(l.Version)}}
 	if l.Lat != nil && l.Lon != nil {
@@ -499,7 +482,7 @@ func (h *Handlers) updateLocation(w http.ResponseWriter, r *http.Request) error 
 	u.SecurityLevel = formInt(&fe, lang, f, "security_level", 0)
 	u.Lat, u.Lon = formFloat(&fe, lang, f, "lat"), formFloat(&fe, lang, f, "lon")
 	fail := func(err error) error {
-		pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.edit_title", "Change "+l.Name, l.Name))
+		pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.edit_title", l.Name))
 		if e := h.locationFormPage(w, r, locationForm{Kind: l.Kind, Loc: l}, pg); e != nil {
 			return e
 		}
@@ -512,7 +495,7 @@ func (h *Handlers) updateLocation(w http.ResponseWriter, r *http.Request) error 
 	if _, err := h.Estate.UpdateLocation(ctx, l.ID, u); err != nil {
 		return fail(err)
 	}
-	return web.Redirect(w, r, "/estate/"+l.ID, tr(lang, "estate.ui.flash.saved", "Saved."), "")
+	return web.Redirect(w, r, "/estate/"+l.ID, i18n.T(lang, "estate.ui.flash.saved"), "")
 }
 
 type cellForm struct {
@@ -538,9 +521,9 @@ func (h *Handlers) newCellPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if f.Unit.Kind != Unit {
-		return apperr.New(apperr.NotFound, "%s", tr(lang, "estate.ui.err.cells_in_units", "Cells belong to units; choose a unit."))
+		return apperr.New(apperr.NotFound, "%s", i18n.T(lang, "estate.ui.err.cells_in_units"))
 	}
-	pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.new_cell_in", "New cell in "+f.Unit.Name, f.Unit.Name))
+	pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.new_cell_in", f.Unit.Name))
 	pg.Nav, pg.Data = "estate", f
 	pg.Form = url.Values{"capacity": {"1"}, "security_level": {strconv.Itoa(max(f.Unit.SecurityLevel, MinSecurity))}, "gender": {f.Unit.Gender},
 		"idempotency_key": {db.RandomToken(16)}}
@@ -569,19 +552,18 @@ func (h *Handlers) createCell(w http.ResponseWriter, r *http.Request) error {
 	u, fe := readCell(lang, r.PostForm)
 	n := u.newCell(f.Unit.ID)
 	fail := func(err error) error {
-		pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.new_cell_in", "New cell in "+f.Unit.Name, f.Unit.Name))
+		pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.new_cell_in", f.Unit.Name))
 		pg.Nav, pg.Data = "estate", f
 		return h.Web.FormError(w, r, pages, "cell_form.html", pg, err)
 	}
 	if len(fe) > 0 {
-		c := n
-		return fail(merge(lang, fe, c.normalise()))
+		return fail(merge(lang, fe, n.normalise()))
 	}
 	c, err := h.Estate.CreateCell(ctx, n)
 	if err != nil {
 		return fail(err)
 	}
-	return web.Redirect(w, r, "/estate/"+f.Unit.ID+"#cell-"+c.ID, tr(lang, "estate.ui.flash.cell_created", "Cell "+c.Label+" added.", c.Label), "")
+	return web.Redirect(w, r, "/estate/"+f.Unit.ID+"#cell-"+c.ID, i18n.T(lang, "estate.ui.flash.cell_created", c.Label), "")
 }
 
 func (h *Handlers) editCellPage(w http.ResponseWriter, r *http.Request) error {
@@ -594,7 +576,7 @@ func (h *Handlers) editCellPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg := h.Web.NewPage(w, r, tr(web.LangOf(r), "estate.ui.edit_cell", "Change cell "+c.Label, c.Label))
+	pg := h.Web.NewPage(w, r, i18n.T(web.LangOf(r), "estate.ui.edit_cell", c.Label))
 	pg.Nav, pg.Data = "estate", f
 	pg.Form = url.Values{"label": {c.Label}, "capacity": {strconv.Itoa(c.Capacity)}, "security_level": {strconv.Itoa(c.SecurityLevel)},
 		"gender": {c.Gender}, "note": {c.Note}, "version": {strconv.Itoa(c.Version)}}
@@ -623,7 +605,7 @@ func (h *Handlers) updateCell(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, fe := readCell(lang, r.PostForm)
 	fail := func(err error) error {
-		pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.edit_cell", "Change cell "+c.Label, c.Label))
+		pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.edit_cell", c.Label))
 		pg.Nav, pg.Data = "estate", f
 		return h.Web.FormError(w, r, pages, "cell_form.html", pg, conflictText(lang, err))
 	}
@@ -634,7 +616,7 @@ func (h *Handlers) updateCell(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Estate.UpdateCell(ctx, c.ID, u); err != nil {
 		return fail(err)
 	}
-	return web.Redirect(w, r, "/estate/"+c.UnitID+"#cell-"+c.ID, tr(lang, "estate.ui.flash.saved", "Saved."), "")
+	return web.Redirect(w, r, "/estate/"+c.UnitID+"#cell-"+c.ID, i18n.T(lang, "estate.ui.flash.saved"), "")
 }
 
 type closeData struct {
@@ -659,7 +641,7 @@ func (h *Handlers) closeCellPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg := h.Web.NewPage(w, r, tr(web.LangOf(r), "estate.ui.close_title", "Take cell "+d.Cell.Label+" out of use", d.Cell.Label))
+	pg := h.Web.NewPage(w, r, i18n.T(web.LangOf(r), "estate.ui.close_title", d.Cell.Label))
 	pg.Nav, pg.Data = "estate", d
 	pg.Form = url.Values{"from": {h.Estate.DB.Now().In(web.Zone).Format("2006-01-02T15:04")}, "idempotency_key": {db.RandomToken(16)}}
 	return h.Web.Render(w, pages, "closure_form.html", pg)
@@ -679,7 +661,7 @@ func (h *Handlers) closeCell(w http.ResponseWriter, r *http.Request) error {
 	from, until := closureInput(&fe, lang, h.Estate.DB.Now(), r.PostForm.Get("from"), r.PostForm.Get("until"))
 	reason := r.PostForm.Get("reason")
 	fail := func(err error) error {
-		pg := h.Web.NewPage(w, r, tr(lang, "estate.ui.close_title", "Take cell "+d.Cell.Label+" out of use", d.Cell.Label))
+		pg := h.Web.NewPage(w, r, i18n.T(lang, "estate.ui.close_title", d.Cell.Label))
 		pg.Nav, pg.Data = "estate", d
 		return h.Web.FormError(w, r, pages, "closure_form.html", pg, err)
 	}
@@ -692,7 +674,7 @@ func (h *Handlers) closeCell(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.Estate.CloseCell(ctx, d.Cell.ID, from, until, reason); err != nil {
 		return fail(err)
 	}
-	return web.Redirect(w, r, "/estate/"+d.Unit.ID+"#cell-"+d.Cell.ID, tr(lang, "estate.ui.flash.closed", "Cell "+d.Cell.Label+" is out of use.", d.Cell.Label), "")
+	return web.Redirect(w, r, "/estate/"+d.Unit.ID+"#cell-"+d.Cell.ID, i18n.T(lang, "estate.ui.flash.closed", d.Cell.Label), "")
 }
 
 func (h *Handlers) reopenCell(w http.ResponseWriter, r *http.Request) error {
@@ -713,7 +695,7 @@ func (h *Handlers) reopenCell(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Estate.ReopenCell(ctx, id); err != nil {
 		return err
 	}
-	return web.Redirect(w, r, "/estate/"+c.UnitID+"#cell-"+c.ID, tr(lang, "estate.ui.flash.reopened", "Cell "+c.Label+" is in use again.", c.Label), "")
+	return web.Redirect(w, r, "/estate/"+c.UnitID+"#cell-"+c.ID, i18n.T(lang, "estate.ui.flash.reopened", c.Label), "")
 }
 
 // ---------- API ----------
