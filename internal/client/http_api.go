@@ -99,21 +99,6 @@ func (h *Handlers) apiPut(w http.ResponseWriter, r *http.Request) error {
 	return web.WriteJSON(w, http.StatusOK, c)
 }
 
-// DetailsPatch is the body of PATCH /api/v1/clients/{id}: the version
-// and only the details that change.
-type DetailsPatch struct {
-	Version           *int      `json:"version"`
-	GivenName         *string   `json:"given_name"`
-	FamilyName        *string   `json:"family_name"`
-	Aliases           *[]string `json:"aliases"`
-	BirthDate         *string   `json:"birth_date"`
-	Sex               *string   `json:"sex"`
-	NationalID        *string   `json:"national_id"`
-	NationalIDCountry *string   `json:"national_id_country"`
-	Nationality       *string   `json:"nationality"`
-	Languages         *[]string `json:"languages"`
-}
-
 func (h *Handlers) apiPatch(w http.ResponseWriter, r *http.Request) error {
 	var p DetailsPatch
 	if err := web.DecodeJSON(r, &p); err != nil {
@@ -123,38 +108,7 @@ func (h *Handlers) apiPatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	id := clientID(r)
-	cur, err := h.Client.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if cur.Version != v {
-		// Patching a newer record than the caller read would apply the
-		// change to values the caller never saw.
-		return apperr.StaleVersion("client", cur.Version)
-	}
-	d := PersonDetails{GivenName: cur.GivenName, FamilyName: cur.FamilyName, Aliases: cur.Aliases, BirthDate: cur.BirthDate, Sex: cur.Sex,
-		NationalID: cur.NationalID, NationalIDCountry: cur.NationalIDCountry, Nationality: cur.Nationality, Languages: cur.Languages}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&d.GivenName, p.GivenName)
-	set(&d.FamilyName, p.FamilyName)
-	set(&d.BirthDate, p.BirthDate)
-	set(&d.Sex, p.Sex)
-	set(&d.NationalID, p.NationalID)
-	set(&d.NationalIDCountry, p.NationalIDCountry)
-	set(&d.Nationality, p.Nationality)
-	if p.Aliases != nil {
-		d.Aliases = *p.Aliases
-	}
-	if p.Languages != nil {
-		d.Languages = *p.Languages
-	}
-	c, err := h.Client.UpdateDetails(ctx, id, v, d)
+	c, err := h.Client.PatchDetails(r.Context(), clientID(r), v, p)
 	if err != nil {
 		return err
 	}

@@ -327,6 +327,10 @@ func TestStaleVersion(t *testing.T) {
 		if _, err := e.svc.MoveClient(e.ctx, c.ID, Move{Action: Admit, CellID: e.cells["A1"].ID, Version: c.Version}); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("stale movement: %v", err)
 		}
+		peter := "Peter"
+		if _, err := e.svc.PatchDetails(e.ctx, c.ID, c.Version, DetailsPatch{GivenName: &peter}); apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("stale patch: %v", err)
+		}
 		if a, ev := e.rows(); a != auditBefore || ev != eventsBefore || e.occupied("A1") != 0 {
 			t.Fatal("stale writes left traces")
 		}
@@ -336,6 +340,18 @@ func TestStaleVersion(t *testing.T) {
 		d3.NationalID, d3.BirthDate, d3.Sex = other.NationalID, "", ""
 		if _, err := e.svc.UpdateDetails(e.ctx, c.ID, upd.Version, d3); apperr.CodeOf(err) != apperr.Conflict || fieldOf(err) != "national_id" {
 			t.Fatalf("taking another person's ID number: %v", err)
+		}
+		// A current patch changes what it names and keeps the rest.
+		patched, err := e.svc.PatchDetails(e.ctx, c.ID, upd.Version, DetailsPatch{GivenName: &peter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if patched.GivenName != "Peter" || patched.FamilyName != "Persson" || patched.NationalID != c.NationalID || strings.Join(patched.Aliases, ",") != "Pelle" || patched.Version != upd.Version+1 {
+			t.Fatalf("patch: %+v", patched)
+		}
+		bad := "1999-13-40"
+		if _, err := e.svc.PatchDetails(e.ctx, c.ID, patched.Version, DetailsPatch{BirthDate: &bad}); apperr.CodeOf(err) != apperr.Invalid || fieldOf(err) != "birth_date" {
+			t.Fatalf("invalid patch: %v", err)
 		}
 	})
 }

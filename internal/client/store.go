@@ -392,3 +392,19 @@ func loadMerges(ctx context.Context, q querier, survivorID string) ([]MergeRecor
 	}
 	return out, rows.Err()
 }
+
+// writeDetails updates a person's details at version; a newer version is
+// a stale-version conflict.
+func writeDetails(ctx context.Context, tx *db.Tx, id string, version int, d PersonDetails) error {
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET given_name=$1, family_name=$2, birth_date=$3, sex=$4, national_id=$5, national_id_country=$6,
+		nationality=$7, languages=$8, version = version + 1, updated_at=$9 WHERE id=$10 AND version=$11`,
+		d.GivenName, d.FamilyName, d.BirthDate, d.Sex, db.NullString(d.NationalID), db.NullString(d.NationalIDCountry), d.Nationality,
+		strings.Join(d.Languages, ","), tx.NowText(), id, version)
+	if err != nil {
+		return fmt.Errorf("client: update: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.StaleVersion("client", version)
+	}
+	return nil
+}
