@@ -223,12 +223,9 @@ func (s *Service) Photo(ctx context.Context, clientID string) (PhotoInfo, []byte
 // photoTarget loads the record a photo change is for and checks that it
 // is current and at version (0: any version).
 func photoTarget(ctx context.Context, tx *db.Tx, clientID string, version int) (*Client, error) {
-	c, err := findClient(ctx, tx, clientID)
+	c, err := liveClient(ctx, tx, clientID)
 	if err != nil {
 		return nil, err
-	}
-	if c.MergedInto != "" {
-		return nil, apperr.New(apperr.Conflict, "This record was merged into another; edit that one.")
 	}
 	if version != 0 && c.Version != version {
 		return nil, apperr.StaleVersion("client", c.Version)

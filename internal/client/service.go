@@ -593,12 +593,8 @@ func (s *Service) AddLegalBasis(ctx context.Context, clientID string, n NewLegal
 	b := LegalBasis{ID: db.NewID(), Kind: n.Kind, StartDate: n.StartDate, LengthDays: n.LengthDays, EndDate: n.EndDate, Offences: n.Offences,
 		Court: n.Court, CaseRef: n.CaseRef, Version: 1}
 	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
-		c, err := findClient(ctx, tx, clientID)
-		if err != nil {
+		if _, err := liveClient(ctx, tx, clientID); err != nil {
 			return err
-		}
-		if c.MergedInto != "" {
-			return apperr.New(apperr.Conflict, "This record was merged into another.")
 		}
 		b.CreatedAt = tx.Now
 		a := actorOf(ctx)
@@ -696,12 +692,9 @@ func (s *Service) MoveClient(ctx context.Context, clientID string, m Move) (Move
 	}
 	var out Moved
 	err := s.DB.Transact(ctx, func(tx *db.Tx) error {
-		c, err := findClient(ctx, tx, clientID)
+		c, err := liveClient(ctx, tx, clientID)
 		if err != nil {
 			return err
-		}
-		if c.MergedInto != "" {
-			return apperr.New(apperr.Conflict, "This record was merged into another.")
 		}
 		if m.Version != c.Version {
 			return apperr.StaleVersion("client", c.Version)
@@ -986,12 +979,8 @@ func (s *Service) AddAlert(ctx context.Context, clientID string, n NewAlert) (Al
 	}
 	var al Alert
 	err = s.DB.Transact(ctx, func(tx *db.Tx) error {
-		c, err := findClient(ctx, tx, clientID)
-		if err != nil {
+		if _, err := liveClient(ctx, tx, clientID); err != nil {
 			return err
-		}
-		if c.MergedInto != "" {
-			return apperr.New(apperr.Conflict, "This record was merged into another.")
 		}
 		if start.IsZero() {
 			start = tx.Now
