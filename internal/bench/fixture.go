@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,14 +189,13 @@ func (f *Fixture) readState(ctx context.Context, n int) error {
 	f.Cells = f.Cells[:0]
 	f.cellByID = map[string]*Cell{}
 	for rows.Next() {
-		var c Cell
+		cell := &Cell{}
 		var occ int
-		if err := rows.Scan(&c.ID, &c.Capacity, &occ); err != nil {
+		if err := rows.Scan(&cell.ID, &cell.Capacity, &occ); err != nil {
 			rows.Close()
 			return err
 		}
-		c.free = c.Capacity - occ
-		cell := &Cell{ID: c.ID, Capacity: c.Capacity, free: c.free}
+		cell.free = cell.Capacity - occ
 		f.Cells = append(f.Cells, cell)
 		f.cellByID[cell.ID] = cell
 	}
@@ -416,10 +414,7 @@ func (f *Fixture) load(ctx context.Context, n int, seed int64, progress io.Write
 					return fmt.Errorf("occupy: %w", err)
 				}
 			}
-			if err := bulkIndex(ctx, tx, docs); err != nil {
-				return err
-			}
-			return nil
+			return search.BulkIndex(ctx, tx, docs)
 		})
 		if err != nil {
 			return fmt.Errorf("bench: load clients %d–%d: %w", lo+1, hi, err)
@@ -430,38 +425,6 @@ func (f *Fixture) load(ctx context.Context, n int, seed int64, progress io.Write
 	// Fresh statistics, as an operator would have after a bulk import.
 	if _, err := f.DB.ExecContext(ctx, `ANALYZE`); err != nil {
 		return fmt.Errorf("bench: analyze: %w", err)
-	}
-	return nil
-}
-
-// indexGroup is how many clients one search.BulkIndex call indexes on
-// SQLite. Each client brings dozens of vocabulary keys (every one-rune
-// deletion of each name word), and BulkIndex puts up to 30 000 parameters
-// in one statement, which SQLite prepares in quadratic time (see
-// sqliteParams); one client per call keeps its statements small. On
-// PostgreSQL BulkIndex binds arrays, so a whole loading batch goes in one
-// call.
-const indexGroup = 1
-
-// bulkIndex indexes docs through search.BulkIndex in groups of indexGroup.
-func bulkIndex(ctx context.Context, tx *db.Tx, docs map[string]search.Doc) error {
-	ids := make([]string, 0, len(docs))
-	for id := range docs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	per := indexGroup
-	if tx.Dialect == db.Postgres {
-		per = len(ids)
-	}
-	for lo := 0; lo < len(ids); lo += per {
-		group := make(map[string]search.Doc, per)
-		for _, id := range ids[lo:min(lo+per, len(ids))] {
-			group[id] = docs[id]
-		}
-		if err := search.BulkIndex(ctx, tx, group); err != nil {
-			return err
-		}
 	}
 	return nil
 }
