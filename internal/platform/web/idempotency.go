@@ -128,20 +128,26 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p 
 // than this is a new request.
 const KeepKeys = 24 * time.Hour
 
-func (s *Server) claimKey(ctx context.Context, principal, key, route string) (bool, error) {
-	// Forget this caller's expired keys first, so the table stays bounded
-	// without a sweeper.
-	if _, err := s.DB.ExecContext(ctx, `DELETE FROM idempotency WHERE principal = $1 AND created_at < $2 AND status <> 0`,
-		principal, db.FormatTime(s.DB.Now().Add(-KeepKeys))); err != nil {
-		return false, err
-	}
-	res, err := s.DB.ExecContext(ctx, `INSERT INTO idempotency (key, principal, route, status, body, location, created_at) VALUES ($1,$2,$3,0,'','',$4) ON CONFLICT DO NOTHING`,
-		key, principal, route, db.FormatTime(s.DB.Now()))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+func (s *Server) claimKey(ctx context.Context, principal, key, route string) (claimed bool, err error) {
+	err = s.DB.Transact(ctx, func(tx *db.Tx) error {
+		// Forget this caller's expired keys first, so the table stays
+		// bounded without a sweeper. That includes a claim whose answer was
+		// never stored (the server stopped mid-request): it would otherwise
+		// hold its key forever.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency WHERE principal = $1 AND created_at < $2`,
+			principal, db.FormatTime(tx.Now.Add(-KeepKeys))); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency (key, principal, route, status, body, location, created_at) VALUES ($1,$2,$3,0,'','',$4) ON CONFLICT DO NOTHING`,
+			key, principal, route, tx.NowText())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
+		return err
+	})
+	return claimed, err
 }
 
 func (s *Server) storedAnswer(ctx context.Context, principal, key string) (status int, body, loc, route string, err error) {

@@ -262,12 +262,22 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 	if res, _ := f.do(t, "POST", "/api/v1/things", cw, `{"name":"a"}`, "Idempotency-Key", "old"); res.StatusCode != 201 {
 		t.Fatal(res.StatusCode)
 	}
+	// A claim whose answer was never stored (the server stopped
+	// mid-request) expires too.
+	if res, _ := f.do(t, "POST", "/api/v1/things", cw, `{"name":"b"}`, "Idempotency-Key", "stuck"); res.StatusCode != 201 {
+		t.Fatal(res.StatusCode)
+	}
+	dbtest.Exec(t, f.db, `UPDATE idempotency SET status = 0, body = '', location = '' WHERE key = 'stuck'`)
 	later := time.Now().Add(web.KeepKeys + time.Minute)
 	f.db.SetClock(func() time.Time { return later })
 	defer f.db.SetClock(time.Now)
 	res, _ := f.do(t, "POST", "/api/v1/things", cw, `{"name":"a"}`, "Idempotency-Key", "old")
-	if res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "" || f.created.Load() != 2 {
+	if res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "" || f.created.Load() != 3 {
 		t.Fatalf("an expired key must start a new request: %d created=%d", res.StatusCode, f.created.Load())
+	}
+	res, _ = f.do(t, "POST", "/api/v1/things", cw, `{"name":"b"}`, "Idempotency-Key", "stuck")
+	if res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "" || f.created.Load() != 4 {
+		t.Fatalf("an expired unanswered claim must start a new request: %d created=%d", res.StatusCode, f.created.Load())
 	}
 }
 
