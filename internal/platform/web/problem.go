@@ -129,13 +129,18 @@ func DecodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// tooLarge is the answer to a body over the route's limit.
+func tooLarge(mbe *http.MaxBytesError) error {
+	return apperr.New(apperr.TooLarge, "The request body is larger than %d bytes.", mbe.Limit)
+}
+
 func jsonError(err error) error {
 	var mbe *http.MaxBytesError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &mbe):
-		return apperr.New(apperr.TooLarge, "The request body is larger than %d bytes.", mbe.Limit)
+		return tooLarge(mbe)
 	case errors.Is(err, io.EOF):
 		return apperr.Field("body", "The body is empty; send a JSON object.")
 	case errors.Is(err, io.ErrUnexpectedEOF):

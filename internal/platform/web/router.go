@@ -308,7 +308,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 				}
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) {
-					s.fail(w, r, rt, apperr.New(apperr.TooLarge, "The request body is larger than %d bytes.", mbe.Limit))
+					s.fail(w, r, rt, err) // a 413
 					return
 				}
 				tok = r.PostFormValue("csrf")
@@ -399,7 +399,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rt Route, err erro
 		if _, ok := apperr.As(err); !ok {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				err = apperr.New(apperr.TooLarge, "The request body is larger than %d bytes.", mbe.Limit)
+				err = tooLarge(mbe)
 			} else {
 				s.Log.Error("request failed", "method", r.Method, "route", rt.Pattern, "err", err)
 				err = apperr.New(apperr.Internal, "Something went wrong on our side. Nothing was saved; try again.")
