@@ -331,14 +331,6 @@ const SearchLimit = 25
 // one audited read per hit shown, location names) and reports whether
 // the intended client is among the hits.
 func (f *Fixture) Search(ctx context.Context, q Query) (bool, error) {
-	hits, err := f.Clients.Search(ctx, Searcher, q.Text, SearchLimit)
-	if err != nil {
-		return false, fmt.Errorf("search %q: %w", q.Text, err)
-	}
-	for _, h := range hits {
-		if h.ID == q.Target {
-			return true, nil
-		}
-	}
-	return false, nil
+	found, _, err := f.search(ctx, q)
+	return found, err
 }
