@@ -58,14 +58,12 @@ func (h *Handlers) auditFilter(ctx context.Context, lang i18n.Lang, q url.Values
 		f.ActorID = s
 		// A username is resolved to the account's id; anything else is
 		// taken as an actor id (staff or API token).
-		list, err := h.Access.ListStaff(ctx)
-		if err != nil {
+		st, err := h.Access.GetStaff(ctx, s)
+		switch {
+		case err == nil:
+			f.ActorID = st.ID
+		case apperr.CodeOf(err) != apperr.NotFound:
 			return f, err
-		}
-		for _, st := range list {
-			if st.Username == strings.ToLower(s) {
-				f.ActorID = st.ID
-			}
 		}
 	}
 	if s := strings.TrimSpace(q.Get("action")); s != "" {
