@@ -52,10 +52,16 @@ func (h *Handlers) issueToken(ctx context.Context, lang i18n.Lang, n NewToken) (
 	if err != nil {
 		return access.Token{}, localize(lang, "admin.token.err", err)
 	}
+	return tokenView(t), nil
+}
+
+// tokenView is t as the API shows it: an empty caseload as [] rather than
+// null.
+func tokenView(t access.Token) access.Token {
 	if t.Caseload == nil {
 		t.Caseload = []string{}
 	}
-	return t, nil
+	return t
 }
 
 func (h *Handlers) revokeToken(ctx context.Context, lang i18n.Lang, id string) error {
@@ -180,15 +186,11 @@ func (h *Handlers) apiTokenList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for i := range list {
-		if list[i].Caseload == nil {
-			list[i].Caseload = []string{}
-		}
+	items := make([]access.Token, len(list))
+	for i, t := range list {
+		items[i] = tokenView(t)
 	}
-	if list == nil {
-		list = []access.Token{}
-	}
-	return web.WriteJSON(w, http.StatusOK, map[string]any{"items": list})
+	return web.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (h *Handlers) apiTokenGet(w http.ResponseWriter, r *http.Request) error {
@@ -198,10 +200,7 @@ func (h *Handlers) apiTokenGet(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, t := range list {
 		if t.ID == r.PathValue("id") {
-			if t.Caseload == nil {
-				t.Caseload = []string{}
-			}
-			return web.WriteJSON(w, http.StatusOK, t)
+			return web.WriteJSON(w, http.StatusOK, tokenView(t))
 		}
 	}
 	return apperr.New(apperr.NotFound, "%s", i18n.T(lang(r), "admin.token.err.not_found"))

@@ -26,6 +26,15 @@ type StaffView struct {
 	Locked bool `json:"locked"`
 }
 
+// view is st as the API shows it: its lock-out now, and an empty caseload
+// as [] rather than null.
+func (h *Handlers) view(st access.Staff) StaffView {
+	if st.Caseload == nil {
+		st.Caseload = []string{}
+	}
+	return StaffView{Staff: st, Locked: st.LockedUntil.After(h.DB.Now())}
+}
+
 // staffList loads every account and records that the caller saw them
 // (staff names are personal data too).
 func (h *Handlers) staffList(ctx context.Context) ([]StaffView, error) {
@@ -36,13 +45,9 @@ func (h *Handlers) staffList(ctx context.Context) ([]StaffView, error) {
 	if err := h.Audit.RecordRead(ctx, audit.Entry{Action: "staff.list.read", ObjectType: "staff", Detail: fmt.Sprintf("count=%d", len(list))}); err != nil {
 		return nil, err
 	}
-	now := h.DB.Now()
 	out := make([]StaffView, 0, len(list))
 	for _, st := range list {
-		if st.Caseload == nil {
-			st.Caseload = []string{}
-		}
-		out = append(out, StaffView{Staff: st, Locked: st.LockedUntil.After(now)})
+		out = append(out, h.view(st))
 	}
 	return out, nil
 }
@@ -60,10 +65,7 @@ func (h *Handlers) findStaff(ctx context.Context, lang i18n.Lang, username strin
 	if err := h.Audit.RecordRead(ctx, audit.Entry{Action: "staff.read", ObjectType: "staff", ObjectID: st.ID}); err != nil {
 		return StaffView{}, err
 	}
-	if st.Caseload == nil {
-		st.Caseload = []string{}
-	}
-	return StaffView{Staff: st, Locked: st.LockedUntil.After(h.DB.Now())}, nil
+	return h.view(st), nil
 }
 
 // createStaff validates a new account in the caller's language and creates
@@ -151,9 +153,6 @@ func (h *Handlers) updateStaff(ctx context.Context, lang i18n.Lang, username str
 	}
 	st, err := h.Access.UpdateStaff(ctx, username, c)
 	if err == nil {
-		if st.Caseload == nil {
-			st.Caseload = []string{}
-		}
 		return st, nil
 	}
 	e, _ := apperr.As(err)
@@ -416,11 +415,8 @@ func (h *Handlers) apiStaffCreate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if st.Caseload == nil {
-		st.Caseload = []string{}
-	}
 	w.Header().Set("Location", "/api/v1/staff/"+url.PathEscape(st.Username))
-	return web.WriteJSON(w, http.StatusCreated, StaffView{Staff: st})
+	return web.WriteJSON(w, http.StatusCreated, h.view(st))
 }
 
 // PasswordReset is the body of POST /api/v1/staff/{username}/password.
@@ -449,5 +445,5 @@ func (h *Handlers) apiStaffPatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, StaffView{Staff: st, Locked: st.LockedUntil.After(h.DB.Now())})
+	return web.WriteJSON(w, http.StatusOK, h.view(st))
 }
