@@ -837,8 +837,8 @@ func (pl *plan) alertNote(kind string) string {
 	return notes[pl.r.IntN(len(notes))]
 }
 
-// alerts sets alerts on about one person in twelve, and an interpreter alert
-// on some who speak no Nordic language.
+// alerts sets an alert on alertShare (6 %) of the people, and an
+// interpreter alert on some who speak no Nordic language.
 func (pl *plan) alerts(pp *personPlan) {
 	var first, last time.Time
 	for _, s := range pp.steps {
