@@ -125,13 +125,7 @@ func setCaseload(ctx context.Context, tx *db.Tx, table, col, id string, locs []s
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+col+` = $1`, id); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for _, l := range locs {
-		l = strings.TrimSpace(l)
-		if l == "" || seen[l] {
-			continue
-		}
-		seen[l] = true
+	for _, l := range cleanCaseload(locs) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (`+col+`, location_id) VALUES ($1, $2)`, id, l); err != nil {
 			return fmt.Errorf("access: caseload: %w", err)
 		}
@@ -160,21 +154,17 @@ func loadCaseload(ctx context.Context, q interface {
 
 // ListStaff returns every account.
 func (s *Service) ListStaff(ctx context.Context) ([]Staff, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, username, display_name, role, lang, disabled, COALESCE(locked_until, ''), version FROM staff ORDER BY username`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+staffCols+` FROM staff ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("access: list staff: %w", err)
 	}
 	var out []Staff
 	for rows.Next() {
-		var st Staff
-		var dis int
-		var locked string
-		if err := rows.Scan(&st.ID, &st.Username, &st.DisplayName, &st.Role, &st.Lang, &dis, &locked, &st.Version); err != nil {
+		st, err := scanStaff(rows)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
-		st.Disabled = dis != 0
-		st.LockedUntil = db.MustTime(locked)
 		out = append(out, st)
 	}
 	rows.Close()
@@ -196,20 +186,28 @@ func (s *Service) GetStaff(ctx context.Context, username string) (Staff, error) 
 	})
 }
 
-func getStaff(ctx context.Context, tx *db.Tx, username string) (Staff, error) {
+const staffCols = `id, username, display_name, role, lang, disabled, COALESCE(locked_until, ''), version`
+
+func scanStaff(sc interface{ Scan(...any) error }) (Staff, error) {
 	var st Staff
 	var dis int
 	var locked string
-	err := tx.QueryRowContext(ctx, `SELECT id, username, display_name, role, lang, disabled, COALESCE(locked_until, ''), version FROM staff WHERE username = $1`, username).
-		Scan(&st.ID, &st.Username, &st.DisplayName, &st.Role, &st.Lang, &dis, &locked, &st.Version)
+	if err := sc.Scan(&st.ID, &st.Username, &st.DisplayName, &st.Role, &st.Lang, &dis, &locked, &st.Version); err != nil {
+		return Staff{}, err
+	}
+	st.Disabled = dis != 0
+	st.LockedUntil = db.MustTime(locked)
+	return st, nil
+}
+
+func getStaff(ctx context.Context, tx *db.Tx, username string) (Staff, error) {
+	st, err := scanStaff(tx.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE username = $1`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Staff{}, apperr.New(apperr.NotFound, "No account is called %q.", username)
 	}
 	if err != nil {
 		return Staff{}, fmt.Errorf("access: get staff: %w", err)
 	}
-	st.Disabled = dis != 0
-	st.LockedUntil = db.MustTime(locked)
 	if st.Caseload, err = loadCaseload(ctx, tx, "staff_caseload", "staff_id", st.ID); err != nil {
 		return Staff{}, err
 	}
