@@ -3,6 +3,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -200,16 +201,12 @@ func (s *Service) Register(ctx context.Context, n NewClient) (*Client, error) {
 // insertClient writes a new person with audit, event, timeline and search
 // index (shared by Register and the demo/bench loaders).
 func insertClient(ctx context.Context, tx *db.Tx, c *Client) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, number, given_name, family_name, birth_date, sex, national_id, national_id_country, nationality,
-		languages, status, home_location, version, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$13)`,
-		c.ID, c.Number, c.GivenName, c.FamilyName, c.BirthDate, c.Sex, db.NullString(c.NationalID), db.NullString(c.NationalIDCountry), c.Nationality,
-		strings.Join(c.Languages, ","), string(c.Status), c.HomeLocation, tx.NowText())
-	if err != nil {
-		return fmt.Errorf("client: register: %w", err)
+	if err := insertClientRow(ctx, tx, c); err != nil {
+		return err
 	}
 	for _, a := range c.Aliases {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, db.NewID(), c.ID, a, tx.NowText()); err != nil {
-			return fmt.Errorf("client: alias: %w", err)
+		if err := insertAlias(ctx, tx, db.NewID(), c.ID, a); err != nil {
+			return err
 		}
 	}
 	if err := search.Index(ctx, tx, c.ID, searchDoc(c, c.Aliases)); err != nil {
@@ -363,13 +360,11 @@ func (s *Service) Locate(ctx context.Context, id string) (string, []string, erro
 	if err != nil {
 		return "", nil, err
 	}
-	var inst, unit, office, home string
-	err = s.DB.QueryRowContext(ctx, `SELECT COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, cid).
-		Scan(&inst, &unit, &office, &home)
+	locs, err := caseloadLocations(ctx, s.DB, cid)
 	if err != nil {
-		return "", nil, fmt.Errorf("client: locate: %w", err)
+		return "", nil, err
 	}
-	return cid, locationsOf(&Location{InstitutionID: inst, UnitID: unit, OfficeID: office}, home), nil
+	return cid, locs, nil
 }
 
 // Get reads a person's whole record for the client page: details, aliases,
@@ -607,12 +602,11 @@ func (s *Service) AddLegalBasis(ctx context.Context, clientID string, n NewLegal
 		// A sentence in a case ends the remand order of the same case (the
 		// person now serves the sentence); remand in other cases goes on.
 		if b.Kind == BasisSentence && b.CaseRef != "" {
-			res, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1, version = version + 1 WHERE client_id = $2 AND kind = 'remand' AND case_ref = $3 AND ended_at IS NULL`,
-				tx.NowText(), clientID, b.CaseRef)
+			n, err := endBases(ctx, tx, clientID, b.CaseRef, BasisRemand)
 			if err != nil {
-				return fmt.Errorf("client: end remand: %w", err)
+				return err
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
+			if n > 0 {
 				if err := insertHistory(ctx, tx, clientID, "legal_basis", "Remand in case "+b.CaseRef+" ended: sentenced", a.ID, a.Name, "legal_basis", b.ID); err != nil {
 					return err
 				}
@@ -624,15 +618,6 @@ func (s *Service) AddLegalBasis(ctx context.Context, clientID string, n NewLegal
 		return events.Emit(ctx, tx, "client.legal_basis_added", clientID, map[string]any{"client_id": clientID, "legal_basis_id": b.ID, "kind": b.Kind})
 	})
 	return b, err
-}
-
-func insertBasis(ctx context.Context, tx *db.Tx, clientID string, b *LegalBasis, by string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO legal_bases (id, client_id, kind, start_date, length_days, end_date, offences, court, case_ref, version, created_at, created_by)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11)`, b.ID, clientID, b.Kind, b.StartDate, b.LengthDays, db.NullString(b.EndDate), b.Offences, b.Court, b.CaseRef, tx.NowText(), by)
-	if err != nil {
-		return fmt.Errorf("client: legal basis: %w", err)
-	}
-	return nil
 }
 
 func basisSummary(b *LegalBasis) string {
@@ -737,7 +722,7 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 	}
 	newLoc := *loc
 	fromCell, toCell := loc.CellID, ""
-	fromLocation := firstNonEmpty(loc.UnitID, loc.InstitutionID, loc.OfficeID)
+	fromLocation := cmp.Or(loc.UnitID, loc.InstitutionID, loc.OfficeID)
 	stayID := c.StayID
 	var summary string
 	switch m.Action {
@@ -775,10 +760,8 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 					return "", err
 				}
 			}
-			stayID = db.NewID()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO stays (id, client_id, kind, legal_basis_id, started_at, location_id) VALUES ($1,$2,'custody',$3,$4,$5)`,
-				stayID, c.ID, basis, tx.NowText(), place.InstitutionID); err != nil {
-				return "", fmt.Errorf("client: stay: %w", err)
+			if stayID, err = insertStay(ctx, tx, c.ID, "custody", basis, place.InstitutionID); err != nil {
+				return "", err
 			}
 			summary = "Admitted to " + where
 		case Transfer:
@@ -804,10 +787,10 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 				return "", err
 			}
 		}
-		if err := endStay(ctx, tx, c.StayID, firstNonEmpty(m.Reason, "released")); err != nil {
+		if err := endStay(ctx, tx, c.StayID, cmp.Or(m.Reason, "released")); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1 WHERE client_id = $2 AND ended_at IS NULL AND kind IN ('remand', 'sentence')`, tx.NowText(), c.ID); err != nil {
+		if _, err := endBases(ctx, tx, c.ID, "", BasisRemand, BasisSentence); err != nil {
 			return "", err
 		}
 		newLoc.CellID = ""
@@ -822,10 +805,8 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 		if err != nil {
 			return "", err
 		}
-		stayID = db.NewID()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO stays (id, client_id, kind, legal_basis_id, started_at, location_id) VALUES ($1,$2,'community',$3,$4,$5)`,
-			stayID, c.ID, basis, tx.NowText(), m.OfficeID); err != nil {
-			return "", fmt.Errorf("client: stay: %w", err)
+		if stayID, err = insertStay(ctx, tx, c.ID, "community", basis, m.OfficeID); err != nil {
+			return "", err
 		}
 		newLoc = Location{OfficeID: m.OfficeID}
 		names, err := estate.LocationNames(ctx, tx, []string{m.OfficeID})
@@ -834,10 +815,10 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 		}
 		summary = "Community sentence started at " + names[m.OfficeID]
 	case EndCommunity:
-		if err := endStay(ctx, tx, c.StayID, firstNonEmpty(m.Reason, "completed")); err != nil {
+		if err := endStay(ctx, tx, c.StayID, cmp.Or(m.Reason, "completed")); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1 WHERE client_id = $2 AND ended_at IS NULL AND kind = 'community'`, tx.NowText(), c.ID); err != nil {
+		if _, err := endBases(ctx, tx, c.ID, "", BasisCommunity); err != nil {
 			return "", err
 		}
 		stayID = ""
@@ -846,22 +827,15 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 	if m.Reason != "" {
 		summary += " — " + m.Reason
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE clients SET status=$1, institution_id=$2, unit_id=$3, cell_id=$4, office_id=$5, stay_id=$6, version = version + 1, updated_at=$7
-		WHERE id=$8 AND version=$9`, string(to), db.NullString(newLoc.InstitutionID), db.NullString(newLoc.UnitID), db.NullString(newLoc.CellID),
-		db.NullString(newLoc.OfficeID), db.NullString(stayID), tx.NowText(), c.ID, c.Version)
-	if err != nil {
-		return "", fmt.Errorf("client: move: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return "", apperr.StaleVersion("client", c.Version)
+	if err := writePlace(ctx, tx, c.ID, c.Version, to, newLoc, stayID); err != nil {
+		return "", err
 	}
 	a := actorOf(ctx)
 	mv := db.NewID()
-	toLocation := firstNonEmpty(newLoc.UnitID, newLoc.InstitutionID, newLoc.OfficeID)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO movements (id, client_id, stay_id, kind, at, from_status, to_status, from_cell, to_cell, from_location, to_location, reason, by_staff)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, mv, c.ID, db.NullString(firstNonEmpty(stayID, c.StayID)), string(m.Action), tx.NowText(),
-		string(from), string(to), db.NullString(fromCell), db.NullString(toCell), db.NullString(fromLocation), db.NullString(toLocation), m.Reason, a.ID); err != nil {
-		return "", fmt.Errorf("client: movement: %w", err)
+	if err := insertMovement(ctx, tx, &Movement{ID: mv, ClientID: c.ID, StayID: cmp.Or(stayID, c.StayID), Action: m.Action, FromStatus: from, ToStatus: to,
+		FromCell: fromCell, ToCell: toCell, FromLocation: fromLocation, ToLocation: cmp.Or(newLoc.UnitID, newLoc.InstitutionID, newLoc.OfficeID),
+		Reason: m.Reason, By: a.ID}); err != nil {
+		return "", err
 	}
 	if err := insertHistory(ctx, tx, c.ID, string(m.Action), summary, a.ID, a.Name, "movement", mv); err != nil {
 		return "", err
@@ -879,23 +853,6 @@ func (s *Service) applyMove(ctx context.Context, tx *db.Tx, c *Client, m Move, t
 var eventName = map[Action]string{
 	Admit: "admitted", Transfer: "transferred", LeaveOut: "left_on_leave", LeaveReturn: "returned_from_leave", Escape: "escaped",
 	EscapeReturn: "returned_after_escape", Release: "released", StartCommunity: "community_started", EndCommunity: "community_ended",
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func endStay(ctx context.Context, tx *db.Tx, stayID, reason string) error {
-	if stayID == "" {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE stays SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL`, tx.NowText(), reason, stayID)
-	return err
 }
 
 // activeBasis finds the legal basis for a new stay: the named one, or the
@@ -991,13 +948,8 @@ func (s *Service) AddAlert(ctx context.Context, clientID string, n NewAlert) (Al
 		a := actorOf(ctx)
 		al = Alert{ID: db.NewID(), Kind: n.Kind, Note: n.Note, StartsAt: start, EndsAt: end, SetBy: a.ID, SetByName: a.Name, Version: 1}
 		al.Active = !start.After(tx.Now) && (end.IsZero() || end.After(tx.Now))
-		var endText any
-		if !end.IsZero() {
-			endText = db.FormatTime(end)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, client_id, kind, note, starts_at, ends_at, set_by, set_by_name, version, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
-			al.ID, clientID, al.Kind, al.Note, db.FormatTime(start), endText, a.ID, a.Name, tx.NowText()); err != nil {
-			return fmt.Errorf("client: alert: %w", err)
+		if err := insertAlert(ctx, tx, clientID, &al); err != nil {
+			return err
 		}
 		if err := insertHistory(ctx, tx, clientID, "alert", "Alert set: "+al.Kind, a.ID, a.Name, "alert", al.ID); err != nil {
 			return err
@@ -1013,11 +965,9 @@ func (s *Service) AddAlert(ctx context.Context, clientID string, n NewAlert) (Al
 // EndAlert ends an active alert now.
 func (s *Service) EndAlert(ctx context.Context, clientID, alertID string, version int) error {
 	return s.DB.Transact(ctx, func(tx *db.Tx) error {
-		var kind, ends string
-		var v int
-		err := tx.QueryRowContext(ctx, `SELECT kind, COALESCE(ends_at, ''), version FROM alerts WHERE id = $1 AND client_id = $2`, alertID, clientID).Scan(&kind, &ends, &v)
+		kind, ends, v, err := findAlertState(ctx, tx, clientID, alertID)
 		if err != nil {
-			return apperr.New(apperr.NotFound, "This client has no such alert.")
+			return err
 		}
 		if v != version {
 			return apperr.StaleVersion("alert", v)
@@ -1026,12 +976,8 @@ func (s *Service) EndAlert(ctx context.Context, clientID, alertID string, versio
 			return apperr.New(apperr.Conflict, "This alert has already ended.")
 		}
 		a := actorOf(ctx)
-		res, err := tx.ExecContext(ctx, `UPDATE alerts SET ends_at = $1, ended_by = $2, version = version + 1 WHERE id = $3 AND version = $4`, tx.NowText(), a.ID, alertID, version)
-		if err != nil {
+		if err := endAlertRow(ctx, tx, alertID, a.ID, version); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return apperr.StaleVersion("alert", v)
 		}
 		if err := insertHistory(ctx, tx, clientID, "alert", "Alert ended: "+kind, a.ID, a.Name, "alert", alertID); err != nil {
 			return err

@@ -337,7 +337,7 @@ func replaceAliases(ctx context.Context, tx *db.Tx, clientID string, names []str
 			continue
 		}
 		have[n] = ""
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, db.NewID(), clientID, n, tx.NowText()); err != nil {
+		if err := insertAlias(ctx, tx, db.NewID(), clientID, n); err != nil {
 			return err
 		}
 	}
@@ -405,6 +405,140 @@ func writeDetails(ctx context.Context, tx *db.Tx, id string, version int, d Pers
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return apperr.StaleVersion("client", version)
+	}
+	return nil
+}
+
+func insertClientRow(ctx context.Context, tx *db.Tx, c *Client) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, number, given_name, family_name, birth_date, sex, national_id, national_id_country, nationality,
+		languages, status, home_location, version, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$13)`,
+		c.ID, c.Number, c.GivenName, c.FamilyName, c.BirthDate, c.Sex, db.NullString(c.NationalID), db.NullString(c.NationalIDCountry), c.Nationality,
+		strings.Join(c.Languages, ","), string(c.Status), c.HomeLocation, tx.NowText())
+	if err != nil {
+		return fmt.Errorf("client: register: %w", err)
+	}
+	return nil
+}
+
+func insertAlias(ctx context.Context, tx *db.Tx, id, clientID, name string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, id, clientID, name, tx.NowText()); err != nil {
+		return fmt.Errorf("client: alias: %w", err)
+	}
+	return nil
+}
+
+// caseloadLocations are the locations whose caseload covers the record id.
+func caseloadLocations(ctx context.Context, q querier, id string) ([]string, error) {
+	var inst, unit, office, home string
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, id).
+		Scan(&inst, &unit, &office, &home)
+	if err != nil {
+		return nil, fmt.Errorf("client: locate: %w", err)
+	}
+	return locationsOf(&Location{InstitutionID: inst, UnitID: unit, OfficeID: office}, home), nil
+}
+
+func insertBasis(ctx context.Context, tx *db.Tx, clientID string, b *LegalBasis, by string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO legal_bases (id, client_id, kind, start_date, length_days, end_date, offences, court, case_ref, version, created_at, created_by)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$11)`, b.ID, clientID, b.Kind, b.StartDate, b.LengthDays, db.NullString(b.EndDate), b.Offences, b.Court, b.CaseRef, tx.NowText(), by)
+	if err != nil {
+		return fmt.Errorf("client: legal basis: %w", err)
+	}
+	return nil
+}
+
+// insertStay starts a stay ("custody" or "community") and returns its id.
+func insertStay(ctx context.Context, tx *db.Tx, clientID, kind, basisID, locationID string) (string, error) {
+	id := db.NewID()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO stays (id, client_id, kind, legal_basis_id, started_at, location_id) VALUES ($1,$2,$3,$4,$5,$6)`,
+		id, clientID, kind, basisID, tx.NowText(), locationID); err != nil {
+		return "", fmt.Errorf("client: stay: %w", err)
+	}
+	return id, nil
+}
+
+// endBases ends the person's unended legal bases of the given kinds (in
+// case caseRef only, when it is not empty) and says how many it ended.
+func endBases(ctx context.Context, tx *db.Tx, clientID, caseRef string, kinds ...string) (int64, error) {
+	args := []any{tx.NowText(), clientID, caseRef}
+	for _, k := range kinds {
+		args = append(args, k)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE legal_bases SET ended_at = $1, version = version + 1
+		WHERE client_id = $2 AND ended_at IS NULL AND ($3 = '' OR case_ref = $3) AND kind IN (`+placeholders(4, len(kinds))+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("client: end legal bases: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// writePlace sets the person's status, location and current stay at
+// version; a newer version is a stale-version conflict.
+func writePlace(ctx context.Context, tx *db.Tx, id string, version int, status Status, l Location, stayID string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET status=$1, institution_id=$2, unit_id=$3, cell_id=$4, office_id=$5, stay_id=$6, version = version + 1, updated_at=$7
+		WHERE id=$8 AND version=$9`, string(status), db.NullString(l.InstitutionID), db.NullString(l.UnitID), db.NullString(l.CellID),
+		db.NullString(l.OfficeID), db.NullString(stayID), tx.NowText(), id, version)
+	if err != nil {
+		return fmt.Errorf("client: move: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.StaleVersion("client", version)
+	}
+	return nil
+}
+
+// insertMovement records m at the transaction's time.
+func insertMovement(ctx context.Context, tx *db.Tx, m *Movement) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO movements (id, client_id, stay_id, kind, at, from_status, to_status, from_cell, to_cell, from_location, to_location, reason, by_staff)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, m.ID, m.ClientID, db.NullString(m.StayID), string(m.Action), tx.NowText(),
+		string(m.FromStatus), string(m.ToStatus), db.NullString(m.FromCell), db.NullString(m.ToCell), db.NullString(m.FromLocation), db.NullString(m.ToLocation), m.Reason, m.By); err != nil {
+		return fmt.Errorf("client: movement: %w", err)
+	}
+	return nil
+}
+
+func endStay(ctx context.Context, tx *db.Tx, stayID, reason string) error {
+	if stayID == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE stays SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL`, tx.NowText(), reason, stayID)
+	return err
+}
+
+func insertAlert(ctx context.Context, tx *db.Tx, clientID string, al *Alert) error {
+	var endText any
+	if !al.EndsAt.IsZero() {
+		endText = db.FormatTime(al.EndsAt)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, client_id, kind, note, starts_at, ends_at, set_by, set_by_name, version, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
+		al.ID, clientID, al.Kind, al.Note, db.FormatTime(al.StartsAt), endText, al.SetBy, al.SetByName, tx.NowText()); err != nil {
+		return fmt.Errorf("client: alert: %w", err)
+	}
+	return nil
+}
+
+// findAlertState reads what ending an alert needs: its kind, its end
+// ("" for none) and its version.
+func findAlertState(ctx context.Context, tx *db.Tx, clientID, alertID string) (kind, ends string, version int, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT kind, COALESCE(ends_at, ''), version FROM alerts WHERE id = $1 AND client_id = $2`, alertID, clientID).Scan(&kind, &ends, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", 0, apperr.New(apperr.NotFound, "This client has no such alert.")
+	}
+	if err != nil {
+		return "", "", 0, fmt.Errorf("client: alert: %w", err)
+	}
+	return kind, ends, version, nil
+}
+
+// endAlertRow ends an alert now at version; a newer version is a
+// stale-version conflict.
+func endAlertRow(ctx context.Context, tx *db.Tx, alertID, by string, version int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE alerts SET ends_at = $1, ended_by = $2, version = version + 1 WHERE id = $3 AND version = $4`, tx.NowText(), by, alertID, version)
+	if err != nil {
+		return fmt.Errorf("client: end alert: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.StaleVersion("alert", version)
 	}
 	return nil
 }
