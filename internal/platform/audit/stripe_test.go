@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/db/dbtest"
-	"github.com/custodia/custodia/internal/platform/testenv"
 )
 
 func TestStripeArithmetic(t *testing.T) {
@@ -181,27 +179,7 @@ func engineDBs(t *testing.T, f func(t *testing.T, d *db.DB)) {
 			if e == "sqlite" {
 				dsn = filepath.Join(t.TempDir(), "legacy.db")
 			} else {
-				base := testenv.Postgres(t)
-				admin, err := db.Open(context.Background(), base)
-				if err != nil {
-					t.Fatal(err)
-				}
-				schema := "t_" + strings.ToLower(db.RandomToken(6))
-				if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() {
-					admin.Exec("DROP SCHEMA " + schema + " CASCADE") //nolint:errcheck
-					admin.Close()
-				})
-				u, err := url.Parse(base)
-				if err != nil {
-					t.Fatal(err)
-				}
-				q := u.Query()
-				q.Set("search_path", schema)
-				u.RawQuery = q.Encode()
-				dsn = u.String()
+				dsn = dbtest.PostgresURL(t)
 			}
 			d, err := db.Open(context.Background(), dsn)
 			if err != nil {

@@ -31,9 +31,10 @@ func SQLite(t testing.TB) *db.DB {
 	return d
 }
 
-// Postgres opens a migrated database in a new schema of the test server,
-// dropped when the test ends; it skips (loudly) when no server is set.
-func Postgres(t testing.TB) *db.DB {
+// PostgresURL creates a new, empty schema on the test server, dropped when
+// the test ends, and returns a URL whose connections use it; it skips
+// (loudly) when no server is set.
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := testenv.Postgres(t)
 	schema := "t_" + strings.ToLower(db.RandomToken(6))
@@ -55,7 +56,14 @@ func Postgres(t testing.TB) *db.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	d, err := db.Open(context.Background(), u.String())
+	return u.String()
+}
+
+// Postgres opens a migrated database in a new schema of the test server,
+// dropped when the test ends; it skips (loudly) when no server is set.
+func Postgres(t testing.TB) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
