@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,48 +222,41 @@ func privateSchema(tb testing.TB, base string) string {
 const benchClients = 3000
 
 // BenchmarkClientRead measures client page reads (Get + Timeline, two
-// audited reads) with b.RunParallel on a register of 3 000 clients. Use
-// -cpu and -benchtime to vary; with the default parallelism of
-// GOMAXPROCS goroutines the figure is latency-bound (each read waits for
-// its audit commit) — the harness's default 16 per CPU is
-// `go test -bench ClientRead -cpu 2` with b.SetParallelism(16).
+// audited reads) on a register of 3 000 clients, from 16 goroutines per
+// CPU like the harness's default users (see runParallel). Use -cpu and
+// -benchtime to vary.
 func BenchmarkClientRead(b *testing.B) {
 	f := fixture(b, benchClients)
 	ctx := audit.WithActor(context.Background(), audit.System)
-	b.SetParallelism(16)
-	b.ResetTimer()
-	var seed uint64
-	var mu sync.Mutex
-	b.RunParallel(func(pb *testing.PB) {
-		mu.Lock()
-		seed++
-		r := rand.New(rand.NewPCG(seed, 1))
-		mu.Unlock()
-		for pb.Next() {
-			if err := f.ReadPage(ctx, r); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	runParallel(b, 1, func(r *rand.Rand) error { return f.ReadPage(ctx, r) })
 }
 
 // BenchmarkMove measures admissions and transfers (MoveClient) from
-// 16×GOMAXPROCS goroutines.
+// 16 goroutines per CPU; a move refused as full counts as done.
 func BenchmarkMove(b *testing.B) {
 	f := fixture(b, benchClients)
 	ctx := audit.WithActor(context.Background(), audit.System)
+	runParallel(b, 2, func(r *rand.Rand) error {
+		if _, _, err := f.Move(ctx, r); err != nil && !errors.Is(err, ErrFull) {
+			return err
+		}
+		return nil
+	})
+}
+
+// runParallel runs op with b.RunParallel from 16×GOMAXPROCS goroutines
+// (an audited operation mostly waits for its commit, so fewer would
+// measure latency rather than capacity), each with its own random
+// source; stream keeps the benchmarks' sources apart. The first error
+// fails b and stops its goroutine.
+func runParallel(b *testing.B, stream uint64, op func(r *rand.Rand) error) {
 	b.SetParallelism(16)
 	b.ResetTimer()
-	var seed uint64
-	var mu sync.Mutex
+	var seed atomic.Uint64
 	b.RunParallel(func(pb *testing.PB) {
-		mu.Lock()
-		seed++
-		r := rand.New(rand.NewPCG(seed, 2))
-		mu.Unlock()
+		r := rand.New(rand.NewPCG(seed.Add(1), stream))
 		for pb.Next() {
-			if _, _, err := f.Move(ctx, r); err != nil && !errors.Is(err, ErrFull) {
+			if err := op(r); err != nil {
 				b.Error(err)
 				return
 			}
