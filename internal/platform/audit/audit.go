@@ -248,10 +248,10 @@ func appendGroups(ctx context.Context, tx *db.Tx, at time.Time, groups []pending
 // insertRecords writes entries as the records of a stripe after seq,
 // chained to prev, and returns the last record's seq and hash.
 func insertRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, seq int64, prev string, entries []Entry) (int64, string, error) {
-	const cols = 15
+	const cols = 16 // the columns listed below
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO audit_log (seq, id, at, actor_id, actor_name, role, action, client_id, object_type, object_id, reason, break_glass, remote, detail, prev_hash, hash) VALUES `)
-	args := make([]any, 0, len(entries)*(cols+1))
+	args := make([]any, 0, len(entries)*cols)
 	for i, e := range entries {
 		seq += Stripes
 		r := Record{Seq: seq, ID: db.NewID(), At: at, ActorID: a.ID, ActorName: a.Name, Role: a.Role, Action: e.Action,
@@ -264,7 +264,7 @@ func insertRecords(ctx context.Context, tx *db.Tx, a Actor, at time.Time, seq in
 		}
 		n := len(args)
 		sb.WriteString("(")
-		for j := 1; j <= cols+1; j++ {
+		for j := 1; j <= cols; j++ {
 			if j > 1 {
 				sb.WriteString(", ")
 			}

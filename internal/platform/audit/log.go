@@ -33,8 +33,8 @@ type pendingRead struct {
 	result  chan error
 }
 
-// maxBatch keeps one group commit's statement well under SQLite's bound
-// on parameters.
+// maxBatch bounds how many read records one commit carries (their
+// INSERTs are chunked by appendGroups).
 const maxBatch = 400
 
 // NewLog starts the group-commit writer for reads. Close stops it.
