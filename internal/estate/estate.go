@@ -487,14 +487,15 @@ func overlaps(a, b Closure) bool {
 
 // Tree lists institutions with their units, and offices, with bed counts.
 func (s *Service) Tree(ctx context.Context) ([]Location, error) {
-	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]Location, error) { return tree(ctx, tx) })
+	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]Location, error) { return tree(ctx, tx, "") })
 }
 
 // Location returns one location with counts (and units for institutions).
+// It reads only that part of the estate.
 func (s *Service) Location(ctx context.Context, id string) (*Location, error) {
 	var out *Location
 	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		all, err := tree(ctx, tx)
+		all, err := tree(ctx, tx, id)
 		if err != nil {
 			return err
 		}

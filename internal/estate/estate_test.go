@@ -4,6 +4,7 @@ package estate_test
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -147,10 +148,19 @@ func TestTreeCountsAddUp(t *testing.T) {
 				t.Errorf("%s: capacity − occupied − out of use ≠ available: %+v", c.name, got(c.loc))
 			}
 		}
-		// Location returns the same figures for one node.
-		u, err := w.svc.Location(ctx, w.a.ID)
-		if err != nil || got(*u) != (counts{3, 6, 3, 1, 2}) {
-			t.Fatalf("Location(unit A) = %+v, %v", u, err)
+		// Location, which reads only its part of the estate, returns the
+		// same figures (and units) for every node.
+		for _, c := range []struct {
+			name string
+			want estate.Location
+		}{{"unit A", inst.Units[0]}, {"unit B", inst.Units[1]}, {"institution", inst}, {"office", tree[1]}} {
+			l, err := w.svc.Location(ctx, c.want.ID)
+			if err != nil || !reflect.DeepEqual(*l, c.want) {
+				t.Errorf("Location(%s) = %+v, %v; the tree has %+v", c.name, l, err, c.want)
+			}
+		}
+		if _, err := w.svc.Location(ctx, w.a1.ID); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("Location(a cell) = %v, want not found", err)
 		}
 		// Cells of the institution include both units' cells; 102 shows
 		// its closure.

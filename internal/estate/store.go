@@ -311,9 +311,19 @@ func digitsPrefix(s string) string {
 	return s[:i]
 }
 
-// tree builds the institution → unit tree with bed counts.
-func tree(ctx context.Context, tx *db.Tx) ([]Location, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+locationCols+` FROM locations ORDER BY name`)
+// tree builds the institution → unit tree with bed counts: of the whole
+// estate when root is "", else only as much as root's own counts need (an
+// institution or office with its units; a unit, under its institution
+// whose counts then cover that unit alone).
+func tree(ctx context.Context, tx *db.Tx, root string) ([]Location, error) {
+	locQ, cellQ, which := `SELECT `+locationCols+` FROM locations`, `SELECT id, unit_id, capacity, occupied FROM cells`, ""
+	var args []any
+	if root != "" {
+		locQ += ` WHERE id = $1 OR parent_id = $1 OR id IN (SELECT parent_id FROM locations WHERE id = $1)`
+		cellQ += ` WHERE unit_id = $1 OR unit_id IN (SELECT id FROM locations WHERE parent_id = $1)`
+		which, args = ofLocation, []any{root}
+	}
+	rows, err := tx.QueryContext(ctx, locQ+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("estate: locations: %w", err)
 	}
@@ -332,7 +342,7 @@ func tree(ctx context.Context, tx *db.Tx) ([]Location, error) {
 	}
 	type count struct{ cells, capacity, occupied, closed int }
 	counts := map[string]*count{}
-	crows, err := tx.QueryContext(ctx, `SELECT id, unit_id, capacity, occupied FROM cells`)
+	crows, err := tx.QueryContext(ctx, cellQ, args...)
 	if err != nil {
 		return nil, fmt.Errorf("estate: cell counts: %w", err)
 	}
@@ -353,7 +363,7 @@ func tree(ctx context.Context, tx *db.Tx) ([]Location, error) {
 	if err := crows.Err(); err != nil {
 		return nil, err
 	}
-	cl, err := closures(ctx, tx, "", "")
+	cl, err := closures(ctx, tx, which, root)
 	if err != nil {
 		return nil, err
 	}
