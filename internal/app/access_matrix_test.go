@@ -91,10 +91,7 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	login := func(role access.Role) cred {
 		user := "m_" + string(role)
-		if _, err := a.Access.ListStaff(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: user, DisplayName: "Matrix " + string(role), Role: role, Caseload: []string{w.instIn}, Password: "correct horse battery"}); err != nil && !strings.Contains(err.Error(), "taken") && !strings.Contains(err.Error(), "exists") {
+		if _, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: user, DisplayName: "Matrix " + string(role), Role: role, Caseload: []string{w.instIn}, Password: "correct horse battery"}); err != nil {
 			t.Fatal(err)
 		}
 		sess, _, err := a.Access.Login(context.Background(), user, "correct horse battery", "127.0.0.1")
