@@ -103,8 +103,11 @@ func (h *Handlers) routes() []web.Route {
 	}
 }
 
-// CSSClass is the badge class of an alert kind.
-func (a Alert) CSSClass() string { return strings.ReplaceAll(a.Kind, "_", "-") }
+// CSSClass is the badge class of the alert's kind.
+func (a Alert) CSSClass() string { return alertClass(a.Kind) }
+
+// alertClass is the badge class of an alert kind.
+func alertClass(kind string) string { return strings.ReplaceAll(kind, "_", "-") }
 
 // CSSClass is the pill class of a status.
 func (s Status) CSSClass() string {

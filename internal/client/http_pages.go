@@ -30,7 +30,7 @@ type listData struct {
 }
 
 // Badge is the badge class of an alert kind.
-func (d *listData) Badge(kind string) string { return strings.ReplaceAll(kind, "_", "-") }
+func (d *listData) Badge(kind string) string { return alertClass(kind) }
 
 func (h *Handlers) listPage(w http.ResponseWriter, r *http.Request) error {
 	lang := web.LangOf(r)
