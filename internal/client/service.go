@@ -427,9 +427,6 @@ func (s *Service) nameLocation(ctx context.Context, tx *db.Tx, l *Location) erro
 // Timeline returns the person's history, newest first, before the given
 // time (for paging); it is audited as a read.
 func (s *Service) Timeline(ctx context.Context, id string, before time.Time, limit int) ([]HistoryEntry, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
 	b := ""
 	if !before.IsZero() {
 		b = db.FormatTime(before)
