@@ -107,9 +107,6 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
-// Handler is the HTTP handler of the whole system.
-func (a *App) Handler() http.Handler { return a.Web }
-
 // Start listens on cfg.Addr (":0" picks a port) and runs the event relay.
 func (a *App) Start() error {
 	ln, err := net.Listen("tcp", a.Cfg.Addr)

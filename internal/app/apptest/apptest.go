@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 // Package apptest starts the whole system for end-to-end tests: the real
-// app on a temporary SQLite file (or a private PostgreSQL schema) and an
-// embedded NATS, listening on 127.0.0.1, and a headless Chromium driven by
-// chromedp.
+// app on a temporary SQLite file and an embedded NATS, listening on
+// 127.0.0.1, and a headless Chromium driven by chromedp.
 package apptest
 
 import (
