@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/custodia/custodia/internal/export"
-	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
 )
 
@@ -59,8 +58,7 @@ func runExport(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return err
 	}
 	o.Classes = classes
-	a, _ := audit.ActorFrom(cliActor(ctx))
-	o.Actor = a
+	o.Actor = operator()
 	d, err := openDB(ctx, *dbURL)
 	if err != nil {
 		return err

@@ -233,13 +233,13 @@ func runMigrate(ctx context.Context, args []string, out, errOut io.Writer) error
 	return nil
 }
 
-// cliActor is who the audit log records for command-line administration.
-func cliActor(ctx context.Context) context.Context {
+// operator is who the audit log records for command-line administration.
+func operator() audit.Actor {
 	name := os.Getenv("USER")
 	if name == "" {
 		name = "operator"
 	}
-	return audit.WithActor(ctx, audit.Actor{ID: "cli:" + name, Name: name + " (command line)", Role: "operator"})
+	return audit.Actor{ID: "cli:" + name, Name: name + " (command line)", Role: "operator"}
 }
 
 func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -269,7 +269,7 @@ func runUsers(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	defer d.Close()
 	svc := &access.Service{DB: d}
-	ctx = cliActor(ctx)
+	ctx = audit.WithActor(ctx, operator())
 	pw := *password
 	if pw == "" {
 		pw = os.Getenv("CUSTODIA_PASSWORD")
