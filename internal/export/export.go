@@ -312,7 +312,7 @@ func planTables(ctx context.Context, d *db.DB, o *Options) ([]tablePlan, error) 
 	if len(want) == 0 {
 		want = known
 	}
-	live, err := liveColumns(ctx, d)
+	live, err := d.LiveColumns(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("export: list columns: %w", err)
 	}
@@ -358,33 +358,6 @@ func planTables(ctx context.Context, d *db.DB, o *Options) ([]tablePlan, error) 
 		plan = append(plan, tp)
 	}
 	return plan, nil
-}
-
-// liveColumns lists the database's columns as "table.column", each table's
-// in declaration order.
-func liveColumns(ctx context.Context, d *db.DB) ([]string, error) {
-	var q string
-	if d.Dialect == db.Postgres {
-		q = `SELECT table_name || '.' || column_name FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name NOT LIKE 'schema\_%' ORDER BY table_name, ordinal_position`
-	} else {
-		q = `SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
-			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\' AND m.name NOT LIKE 'schema\_%' ESCAPE '\' ORDER BY m.name, p.cid`
-	}
-	rows, err := d.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, strings.ToLower(s))
-	}
-	return out, rows.Err()
 }
 
 // prepareDir makes sure dir exists and is empty; it reports whether it

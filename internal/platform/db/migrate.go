@@ -214,13 +214,16 @@ func forget(cols map[string]Column, table string) {
 }
 
 // LiveColumns lists the columns that exist in the migrated database, as
-// "table.column", excluding the migration bookkeeping tables.
+// "table.column", tables in name order and each table's columns in
+// declaration order, excluding the migration bookkeeping tables.
 func (db *DB) LiveColumns(ctx context.Context) ([]string, error) {
 	var q string
 	if db.Dialect == Postgres {
-		q = `SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = current_schema()`
+		q = `SELECT table_name || '.' || column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
 	} else {
-		q = `SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
+		q = `SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid`
 	}
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
