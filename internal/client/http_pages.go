@@ -565,7 +565,7 @@ func (h *Handlers) timelinePage(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) placementFragment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := web.ClientAccessFrom(ctx).ClientID
-	c, err := findClient(ctx, h.Client.DB, id)
+	c, err := h.Client.Get(ctx, id) // audited: the picker reads where the person is
 	if err != nil {
 		return err
 	}

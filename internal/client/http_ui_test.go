@@ -102,9 +102,13 @@ func TestUIClientPageAndMovements(t *testing.T) {
 	}
 	// The cell picker narrows to cells with a free bed.
 	h.admitted("Full", "Cell", "A1")
+	reads := h.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'client.read' AND client_id = $1`, c.ID)
 	res, body = off.do("GET", "/clients/"+c.ID+"/placement?pre=admit-&institution="+h.inst.ID+"&unit="+h.unitA.ID, "", "HX-Request", "true")
 	if res.StatusCode != 200 || strings.Contains(body, "<html") || !strings.Contains(body, h.cells["A2"].ID) || strings.Contains(body, h.cells["A1"].ID) || !strings.Contains(body, `id="admit-cell_id"`) {
 		t.Fatalf("placement: %d %s", res.StatusCode, body)
+	}
+	if h.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'client.read' AND client_id = $1`, c.ID) != reads+1 {
+		t.Fatal("the cell picker read the person's record without an audit row")
 	}
 	// Admission through the form.
 	res, _ = off.form("/clients/"+c.ID+"/movements", url.Values{"action": {"admit"}, "version": {"1"}, "cell_id": {h.cells["A2"].ID}})
