@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -73,6 +74,17 @@ func formPhoto(r *http.Request) ([]byte, error) {
 	return data, nil
 }
 
+// formVersion is the record version a photo form was opened at. It is
+// required here because the photo service treats a missing version (0)
+// as "no check", which only the API's optional If-Match may ask for.
+func formVersion(f url.Values) (int, error) {
+	v, err := formInt(f, "version")
+	if err == nil && v < 1 {
+		err = apperr.Field("version", "Reload the page: the form is missing the record's version.")
+	}
+	return v, err
+}
+
 // uploadPhoto is the photo form: a multipart upload with the record's
 // version. A bad file comes back on the form with a message (422).
 func (h *Handlers) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
@@ -80,7 +92,7 @@ func (h *Handlers) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
 	data, err := formPhoto(r)
 	var v int
 	if err == nil {
-		v, err = formInt(r.PostForm, "version")
+		v, err = formVersion(r.PostForm)
 	}
 	if err == nil {
 		_, err = h.Client.SetPhoto(r.Context(), id, v, data, "")
@@ -93,7 +105,7 @@ func (h *Handlers) uploadPhoto(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) removePhoto(w http.ResponseWriter, r *http.Request) error {
 	id := clientID(r)
-	v, err := formInt(r.PostForm, "version")
+	v, err := formVersion(r.PostForm)
 	if err == nil {
 		_, err = h.Client.RemovePhoto(r.Context(), id, v)
 	}

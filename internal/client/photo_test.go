@@ -360,6 +360,13 @@ func TestPhotoPages(t *testing.T) {
 		if res, _ := off.do("POST", "/clients/"+c.ID+"/photo/delete", rm); res.StatusCode != 403 {
 			t.Fatalf("officer remove: %d", res.StatusCode)
 		}
+		// A form without the record's version changes nothing.
+		if res, _ := cw.do("POST", "/clients/"+c.ID+"/photo/delete", "csrf="+cw.csrf); res.StatusCode != 422 {
+			t.Fatalf("remove without a version: %d", res.StatusCode)
+		}
+		if res, _ := cw.do("GET", "/clients/"+c.ID+"/photo", ""); res.StatusCode != 200 {
+			t.Fatalf("a remove without a version removed the photo: %d", res.StatusCode)
+		}
 		rm = "csrf=" + cw.csrf + "&version=" + itoa(cur.Version)
 		if res, _ := cw.do("POST", "/clients/"+c.ID+"/photo/delete", rm); res.StatusCode != 303 {
 			t.Fatalf("remove: %d", res.StatusCode)
