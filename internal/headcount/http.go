@@ -75,6 +75,16 @@ func (h *Handlers) Roll(ctx context.Context, id string) (Roll, error) {
 		return Roll{}, err
 	}
 	r := Build(*loc, cells, people, h.Estate.DB.Now())
+	if !r.Check.OK {
+		// The estate and the register are read in two transactions, so a
+		// move committed between the two reads looks like a mismatch. Read
+		// the bed counters again, after the people: a move in between is
+		// now on both sides, while a real mismatch stays. (The people are
+		// not read twice, which would audit the whole roll twice.)
+		if again, err := h.Estate.Cells(ctx, id); err == nil {
+			r = Build(*loc, again, people, h.Estate.DB.Now())
+		}
+	}
 	if loc.Kind == estate.Unit && loc.ParentID != "" {
 		if names, err := h.Estate.Names(ctx, []string{loc.ParentID}); err == nil {
 			r.InstitutionName = names[loc.ParentID]
