@@ -212,7 +212,7 @@ func TestCreateStaff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Username != "anna.berg" || st.DisplayName != "Anna Berg" || st.Version != 1 || len(st.ID) != 36 {
+		if st.Username != "anna.berg" || st.DisplayName != "Anna Berg" || st.Version != 1 || len(st.ID) != 36 || strings.Join(st.Caseload, ",") != "I1,U1" {
 			t.Fatalf("created %+v", st)
 		}
 		var hash string
@@ -241,6 +241,8 @@ func TestCreateStaff(t *testing.T) {
 			"long name":     {access.NewStaff{Username: "bb", DisplayName: strings.Repeat("x", 201), Role: access.Officer, Password: pw}, "display_name"},
 			"role":          {access.NewStaff{Username: "bb", DisplayName: "B", Role: "warden", Password: pw}, "role"},
 			"password":      {access.NewStaff{Username: "bb", DisplayName: "B", Role: access.Officer, Password: "short"}, "password"},
+			"lang":          {access.NewStaff{Username: "bb", DisplayName: "B", Role: access.Officer, Password: pw, Lang: "fr"}, "lang"},
+			"caseload":      {access.NewStaff{Username: "bb", DisplayName: "B", Role: access.Officer, Password: pw, Caseload: []string{strings.Repeat("x", 101)}}, "caseload"},
 		} {
 			_, err := s.CreateStaff(sys, tc.n)
 			wantCode(t, err, apperr.Invalid)

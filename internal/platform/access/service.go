@@ -93,7 +93,30 @@ func (n *NewStaff) Validate() error {
 	if p := PasswordProblem(n.Password); p != "" {
 		fe.Add("password", p)
 	}
+	if n.Caseload != nil {
+		n.Caseload = cleanCaseload(n.Caseload)
+		checkCaseload(&fe, n.Caseload)
+	}
+	n.Lang = strings.TrimSpace(n.Lang)
+	checkLang(&fe, n.Lang)
 	return fe.Err()
+}
+
+// checkCaseload and checkLang are the rules an account's caseload and
+// language follow, on creation and on change.
+func checkCaseload(fe *apperr.Fields, cl []string) {
+	for _, l := range cl {
+		if len(l) > 100 {
+			fe.Add("caseload", "A location id has at most 100 characters.")
+			return
+		}
+	}
+}
+
+func checkLang(fe *apperr.Fields, l string) {
+	if l != "" && !i18n.Lang(l).Valid() {
+		fe.Add("lang", "Choose one of the offered languages, or none to follow the browser.")
+	}
 }
 
 // CreateStaff creates an account; the caller (an administrator, or the
@@ -261,19 +284,12 @@ func (c *StaffChange) Validate() error {
 	if c.Caseload != nil {
 		cl := cleanCaseload(*c.Caseload)
 		c.Caseload = &cl
-		for _, l := range cl {
-			if len(l) > 100 {
-				fe.Add("caseload", "A location id has at most 100 characters.")
-				break
-			}
-		}
+		checkCaseload(&fe, cl)
 	}
 	if c.Lang != nil {
 		l := strings.TrimSpace(*c.Lang)
 		c.Lang = &l
-		if l != "" && !i18n.Lang(l).Valid() {
-			fe.Add("lang", "Choose one of the offered languages, or none to follow the browser.")
-		}
+		checkLang(&fe, l)
 	}
 	return fe.Err()
 }
