@@ -4,9 +4,7 @@ package client
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -94,13 +92,8 @@ func (s *Service) Merge(ctx context.Context, survivorID, mergedID string, surviv
 		// edit that committed since (PostgreSQL runs READ COMMITTED) must
 		// not be merged over. Updating them first also holds both rows
 		// until commit, so none can start a stay meanwhile.
-		res, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4`,
-			survivorID, tx.NowText(), mergedID, dup.Version)
-		if err != nil {
-			return fmt.Errorf("client: merge: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return apperr.StaleVersion("duplicate record", dup.Version)
+		if err := markMerged(ctx, tx, mergedID, survivorID, dup.Version); err != nil {
+			return err
 		}
 		if _, err := bumpVersion(ctx, tx, sv); err != nil {
 			return err
@@ -115,32 +108,27 @@ func (s *Service) Merge(ctx context.Context, survivorID, mergedID string, surviv
 				continue
 			}
 			mv.Rows[t] = ids
-			if _, err := tx.ExecContext(ctx, `UPDATE `+t+` SET client_id = $1 WHERE client_id = $2`, survivorID, mergedID); err != nil {
-				return fmt.Errorf("client: merge %s: %w", t, err)
+			if err := moveRows(ctx, tx, t, mergedID, survivorID); err != nil {
+				return err
 			}
 		}
 		if dupName := dup.Name(); !strings.EqualFold(dupName, sv.Name()) {
 			mv.AddedAlias = db.NewID()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO client_aliases (id, client_id, name, created_at) VALUES ($1,$2,$3,$4)`, mv.AddedAlias, survivorID, dupName, tx.NowText()); err != nil {
+			if err := insertAlias(ctx, tx, mv.AddedAlias, survivorID, dupName); err != nil {
 				return err
 			}
 		}
 		if sv.NationalID == "" && dup.NationalID != "" {
 			mv.CopiedNationalID = true
-			// Free the duplicate's number first: one number, one record.
-			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = NULL, national_id_country = NULL WHERE id = $1`, mergedID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = $1, national_id_country = $2 WHERE id = $3`, dup.NationalID, dup.NationalIDCountry, survivorID); err != nil {
+			if err := moveNationalID(ctx, tx, mergedID, survivorID, dup.NationalID, dup.NationalIDCountry); err != nil {
 				return err
 			}
 		}
 		a := actorOf(ctx)
 		rec = MergeRecord{ID: db.NewID(), SurvivorID: survivorID, MergedID: mergedID, Reason: reason, MergedAt: tx.Now, MergedBy: a.ID}
 		b, _ := json.Marshal(mv)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_merges (id, survivor_id, merged_id, reason, moved, merged_at, merged_by) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			rec.ID, survivorID, mergedID, reason, string(b), tx.NowText(), a.ID); err != nil {
-			return fmt.Errorf("client: merge record: %w", err)
+		if err := insertMerge(ctx, tx, rec, string(b)); err != nil {
+			return err
 		}
 		if err := reindex(ctx, tx, survivorID); err != nil {
 			return err
@@ -161,23 +149,6 @@ func (s *Service) Merge(ctx context.Context, survivorID, mergedID string, surviv
 	return rec, err
 }
 
-func idsOf(ctx context.Context, tx *db.Tx, table, clientID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE client_id = $1`, clientID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 func reindex(ctx context.Context, tx *db.Tx, id string) error {
 	c, err := findClient(ctx, tx, id)
 	if err != nil {
@@ -194,12 +165,7 @@ func reindex(ctx context.Context, tx *db.Tx, id string) error {
 // added alias goes, and the duplicate record stands on its own again.
 func (s *Service) UndoMerge(ctx context.Context, survivorID, mergeID string) error {
 	return s.DB.Transact(ctx, func(tx *db.Tx) error {
-		var mergedID, movedJSON, undone string
-		err := tx.QueryRowContext(ctx, `SELECT merged_id, moved, COALESCE(undone_at, '') FROM client_merges WHERE id = $1 AND survivor_id = $2`, mergeID, survivorID).
-			Scan(&mergedID, &movedJSON, &undone)
-		if errors.Is(err, sql.ErrNoRows) {
-			return apperr.New(apperr.NotFound, "This client has no such merge.")
-		}
+		mergedID, movedJSON, undone, err := findMergeToUndo(ctx, tx, survivorID, mergeID)
 		if err != nil {
 			return err
 		}
@@ -212,37 +178,34 @@ func (s *Service) UndoMerge(ctx context.Context, survivorID, mergeID string) err
 		}
 		for t, ids := range mv.Rows {
 			for _, id := range ids {
-				if _, err := tx.ExecContext(ctx, `UPDATE `+t+` SET client_id = $1 WHERE id = $2`, mergedID, id); err != nil {
-					return fmt.Errorf("client: undo merge %s: %w", t, err)
+				if err := returnRow(ctx, tx, t, id, mergedID); err != nil {
+					return err
 				}
 			}
 		}
 		if mv.AddedAlias != "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE id = $1`, mv.AddedAlias); err != nil {
+			if err := deleteAlias(ctx, tx, mv.AddedAlias); err != nil {
 				return err
 			}
 		}
 		if mv.CopiedNationalID {
-			var nid, country string
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(national_id, ''), COALESCE(national_id_country, '') FROM clients WHERE id = $1`, survivorID).Scan(&nid, &country); err != nil {
+			nid, country, err := readNationalID(ctx, tx, survivorID)
+			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = NULL, national_id_country = NULL WHERE id = $1`, survivorID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = $1, national_id_country = $2 WHERE id = $3`, db.NullString(nid), db.NullString(country), mergedID); err != nil {
+			if err := moveNationalID(ctx, tx, survivorID, mergedID, nid, country); err != nil {
 				return err
 			}
 		}
 		for _, id := range []string{mergedID, survivorID} {
-			if _, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = NULL, version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), id); err != nil {
+			if err := unmarkMerged(ctx, tx, id); err != nil {
 				return err
 			}
 			if err := reindex(ctx, tx, id); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE client_merges SET undone_at = $1, undone_by = $2 WHERE id = $3`, tx.NowText(), actorOf(ctx).ID, mergeID); err != nil {
+		if err := markMergeUndone(ctx, tx, mergeID, actorOf(ctx).ID); err != nil {
 			return err
 		}
 		a := actorOf(ctx)

@@ -53,55 +53,14 @@ func (s *Service) Occupants(ctx context.Context, locationIDs []string) ([]Occupa
 	if len(ids) == 0 {
 		return []Occupant{}, nil
 	}
-	out := []Occupant{}
+	var out []Occupant
 	err := s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
-		out = out[:0]
-		// $1..$3 are the statuses, $4.. the locations (used twice).
-		args := []any{string(rollStatuses[0]), string(rollStatuses[1]), string(rollStatuses[2])}
-		args = append(args, ids...)
-		in := placeholders(4, len(ids))
-		where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
-		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
-			COALESCE(c.unit_id, ''), COALESCE(c.cell_id, '') FROM clients c WHERE `+where, args...)
+		roll, err := loadRoll(ctx, tx, ids)
 		if err != nil {
-			return fmt.Errorf("client: occupants: %w", err)
-		}
-		byID := map[string]int{}
-		for rows.Next() {
-			var o Occupant
-			if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID); err != nil {
-				rows.Close()
-				return err
-			}
-			o.Alerts = []string{}
-			byID[o.ID] = len(out)
-			out = append(out, o)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(out) == 0 {
-			return nil
-		}
-		now := len(args) + 1
-		args = append(args, tx.NowText())
-		arows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT a.client_id, a.kind FROM alerts a JOIN clients c ON c.id = a.client_id
-			WHERE %s AND a.starts_at <= $%d AND (a.ends_at IS NULL OR a.ends_at > $%d)`, where, now, now), args...)
-		if err != nil {
-			return fmt.Errorf("client: occupant alerts: %w", err)
-		}
-		defer arows.Close()
-		for arows.Next() {
-			var id, kind string
-			if err := arows.Scan(&id, &kind); err != nil {
-				return err
-			}
-			if i, ok := byID[id]; ok {
-				out[i].Alerts = append(out[i].Alerts, kind)
-			}
-		}
-		return arows.Err()
+		out = roll
+		return nil
 	})
 	if err != nil {
 		return nil, err

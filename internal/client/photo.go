@@ -5,8 +5,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // registers the JPEG decoder for image.DecodeConfig
@@ -128,15 +126,14 @@ func (s *Service) SetPhoto(ctx context.Context, clientID string, version int, da
 			return err
 		}
 		if old != nil {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM client_photos WHERE id = $1`, old.ID); err != nil {
+			if err := deletePhoto(ctx, tx, old.ID); err != nil {
 				return fmt.Errorf("client: replace photo: %w", err)
 			}
 		}
 		a := actorOf(ctx)
 		p := &PhotoInfo{ID: db.NewID(), ContentType: ct, Size: len(data), Width: cfg.Width, Height: cfg.Height, UploadedBy: a.ID, UploadedAt: tx.Now}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_photos (id, client_id, content_type, image, byte_size, width, height, uploaded_by, uploaded_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, p.ID, clientID, p.ContentType, data, p.Size, p.Width, p.Height, p.UploadedBy, tx.NowText()); err != nil {
-			return fmt.Errorf("client: photo: %w", err)
+		if err := insertPhoto(ctx, tx, clientID, p, data); err != nil {
+			return err
 		}
 		change, summary := "added", "Photo added"
 		if old != nil {
@@ -177,7 +174,7 @@ func (s *Service) RemovePhoto(ctx context.Context, clientID string, version int)
 		if old == nil {
 			return apperr.New(apperr.NotFound, msgNoPhoto)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM client_photos WHERE id = $1`, old.ID); err != nil {
+		if err := deletePhoto(ctx, tx, old.ID); err != nil {
 			return fmt.Errorf("client: remove photo: %w", err)
 		}
 		if out.ClientVersion, err = bumpVersion(ctx, tx, c); err != nil {
@@ -202,18 +199,10 @@ func (s *Service) RemovePhoto(ctx context.Context, clientID string, version int)
 // audited read, durable before the bytes are returned. No photo is
 // NotFound.
 func (s *Service) Photo(ctx context.Context, clientID string) (PhotoInfo, []byte, error) {
-	var p PhotoInfo
-	var data []byte
-	var at string
-	err := s.DB.QueryRowContext(ctx, `SELECT id, content_type, image, byte_size, width, height, uploaded_by, uploaded_at FROM client_photos WHERE client_id = $1`, clientID).
-		Scan(&p.ID, &p.ContentType, &data, &p.Size, &p.Width, &p.Height, &p.UploadedBy, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, nil, apperr.New(apperr.NotFound, msgNoPhoto)
-	}
+	p, data, err := loadPhoto(ctx, s.DB, clientID)
 	if err != nil {
-		return p, nil, fmt.Errorf("client: photo: %w", err)
+		return p, nil, err
 	}
-	p.UploadedAt = db.MustTime(at)
 	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "client.photo.read", ClientID: clientID, ObjectType: "photo", ObjectID: p.ID, Detail: readDetail(readPhoto)}); err != nil {
 		return p, nil, fmt.Errorf("client: audit read: %w", err)
 	}
@@ -231,34 +220,4 @@ func photoTarget(ctx context.Context, tx *db.Tx, clientID string, version int) (
 		return nil, apperr.StaleVersion("client", c.Version)
 	}
 	return c, nil
-}
-
-// bumpVersion raises the record's version (a change to it without other
-// columns) and returns the new one.
-func bumpVersion(ctx context.Context, tx *db.Tx, c *Client) (int, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3`, tx.NowText(), c.ID, c.Version)
-	if err != nil {
-		return 0, fmt.Errorf("client: version: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return 0, apperr.StaleVersion("client", c.Version)
-	}
-	return c.Version + 1, nil
-}
-
-// loadPhotoInfo reads what is known about the person's photo, without the
-// bytes; nil when there is none.
-func loadPhotoInfo(ctx context.Context, q querier, clientID string) (*PhotoInfo, error) {
-	var p PhotoInfo
-	var at string
-	err := q.QueryRowContext(ctx, `SELECT id, content_type, byte_size, width, height, uploaded_by, uploaded_at FROM client_photos WHERE client_id = $1`, clientID).
-		Scan(&p.ID, &p.ContentType, &p.Size, &p.Width, &p.Height, &p.UploadedBy, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("client: photo info: %w", err)
-	}
-	p.UploadedAt = db.MustTime(at)
-	return &p, nil
 }

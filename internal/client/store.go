@@ -328,7 +328,7 @@ func replaceAliases(ctx context.Context, tx *db.Tx, clientID string, names []str
 		return err
 	}
 	for _, id := range drop {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE id = $1`, id); err != nil {
+		if err := deleteAlias(ctx, tx, id); err != nil {
 			return err
 		}
 	}
@@ -541,4 +541,225 @@ func endAlertRow(ctx context.Context, tx *db.Tx, alertID, by string, version int
 		return apperr.StaleVersion("alert", version)
 	}
 	return nil
+}
+
+// deleteAlias removes one alias row.
+func deleteAlias(ctx context.Context, tx *db.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM client_aliases WHERE id = $1`, id)
+	return err
+}
+
+// markMerged points the duplicate mergedID at survivorID, at version; a
+// newer version is a stale-version conflict.
+func markMerged(ctx context.Context, tx *db.Tx, mergedID, survivorID string, version int) error {
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4`,
+		survivorID, tx.NowText(), mergedID, version)
+	if err != nil {
+		return fmt.Errorf("client: merge: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.StaleVersion("duplicate record", version)
+	}
+	return nil
+}
+
+// unmarkMerged makes the record stand on its own again (no merged_into)
+// and raises its version.
+func unmarkMerged(ctx context.Context, tx *db.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE clients SET merged_into = NULL, version = version + 1, updated_at = $1 WHERE id = $2`, tx.NowText(), id)
+	return err
+}
+
+// idsOf lists the ids of the person's rows in table (one of personTables).
+func idsOf(ctx context.Context, tx *db.Tx, table, clientID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE client_id = $1`, clientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// moveRows gives all of fromID's rows in table (one of personTables) to toID.
+func moveRows(ctx context.Context, tx *db.Tx, table, fromID, toID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET client_id = $1 WHERE client_id = $2`, toID, fromID); err != nil {
+		return fmt.Errorf("client: merge %s: %w", table, err)
+	}
+	return nil
+}
+
+// returnRow gives one row in table (one of personTables) back to clientID.
+func returnRow(ctx context.Context, tx *db.Tx, table, rowID, clientID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET client_id = $1 WHERE id = $2`, clientID, rowID); err != nil {
+		return fmt.Errorf("client: undo merge %s: %w", table, err)
+	}
+	return nil
+}
+
+// readNationalID reads the record's ID number and its country ("" for none).
+func readNationalID(ctx context.Context, tx *db.Tx, id string) (nationalID, country string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT COALESCE(national_id, ''), COALESCE(national_id_country, '') FROM clients WHERE id = $1`, id).Scan(&nationalID, &country)
+	return nationalID, country, err
+}
+
+// moveNationalID takes the ID number off fromID first (one number, one
+// record) and then puts nationalID and country on toID.
+func moveNationalID(ctx context.Context, tx *db.Tx, fromID, toID, nationalID, country string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = NULL, national_id_country = NULL WHERE id = $1`, fromID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE clients SET national_id = $1, national_id_country = $2 WHERE id = $3`, db.NullString(nationalID), db.NullString(country), toID)
+	return err
+}
+
+// insertMerge records the merge rec at the transaction's time; moved is
+// what it changed (JSON), kept for UndoMerge.
+func insertMerge(ctx context.Context, tx *db.Tx, rec MergeRecord, moved string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO client_merges (id, survivor_id, merged_id, reason, moved, merged_at, merged_by) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		rec.ID, rec.SurvivorID, rec.MergedID, rec.Reason, moved, tx.NowText(), rec.MergedBy); err != nil {
+		return fmt.Errorf("client: merge record: %w", err)
+	}
+	return nil
+}
+
+// findMergeToUndo reads what undoing a merge into survivorID needs: the
+// merged record's id, what the merge moved (JSON) and when it was undone
+// ("" if not).
+func findMergeToUndo(ctx context.Context, tx *db.Tx, survivorID, mergeID string) (mergedID, moved, undone string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT merged_id, moved, COALESCE(undone_at, '') FROM client_merges WHERE id = $1 AND survivor_id = $2`, mergeID, survivorID).
+		Scan(&mergedID, &moved, &undone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", "", apperr.New(apperr.NotFound, "This client has no such merge.")
+	}
+	return mergedID, moved, undone, err
+}
+
+// markMergeUndone records that the merge was undone now, by by.
+func markMergeUndone(ctx context.Context, tx *db.Tx, mergeID, by string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE client_merges SET undone_at = $1, undone_by = $2 WHERE id = $3`, tx.NowText(), by, mergeID)
+	return err
+}
+
+// bumpVersion raises the record's version (a change to it without other
+// columns) and returns the new one.
+func bumpVersion(ctx context.Context, tx *db.Tx, c *Client) (int, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3`, tx.NowText(), c.ID, c.Version)
+	if err != nil {
+		return 0, fmt.Errorf("client: version: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return 0, apperr.StaleVersion("client", c.Version)
+	}
+	return c.Version + 1, nil
+}
+
+// loadPhotoInfo reads what is known about the person's photo, without the
+// bytes; nil when there is none.
+func loadPhotoInfo(ctx context.Context, q querier, clientID string) (*PhotoInfo, error) {
+	var p PhotoInfo
+	var at string
+	err := q.QueryRowContext(ctx, `SELECT id, content_type, byte_size, width, height, uploaded_by, uploaded_at FROM client_photos WHERE client_id = $1`, clientID).
+		Scan(&p.ID, &p.ContentType, &p.Size, &p.Width, &p.Height, &p.UploadedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client: photo info: %w", err)
+	}
+	p.UploadedAt = db.MustTime(at)
+	return &p, nil
+}
+
+// loadPhoto reads the person's photo with its bytes; none is NotFound.
+func loadPhoto(ctx context.Context, q querier, clientID string) (PhotoInfo, []byte, error) {
+	var p PhotoInfo
+	var data []byte
+	var at string
+	err := q.QueryRowContext(ctx, `SELECT id, content_type, image, byte_size, width, height, uploaded_by, uploaded_at FROM client_photos WHERE client_id = $1`, clientID).
+		Scan(&p.ID, &p.ContentType, &data, &p.Size, &p.Width, &p.Height, &p.UploadedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil, apperr.New(apperr.NotFound, msgNoPhoto)
+	}
+	if err != nil {
+		return p, nil, fmt.Errorf("client: photo: %w", err)
+	}
+	p.UploadedAt = db.MustTime(at)
+	return p, data, nil
+}
+
+// insertPhoto stores data as the person's photo p, uploaded now.
+func insertPhoto(ctx context.Context, tx *db.Tx, clientID string, p *PhotoInfo, data []byte) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO client_photos (id, client_id, content_type, image, byte_size, width, height, uploaded_by, uploaded_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, p.ID, clientID, p.ContentType, data, p.Size, p.Width, p.Height, p.UploadedBy, tx.NowText()); err != nil {
+		return fmt.Errorf("client: photo: %w", err)
+	}
+	return nil
+}
+
+// deletePhoto deletes a photo, bytes and all.
+func deletePhoto(ctx context.Context, tx *db.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM client_photos WHERE id = $1`, id)
+	return err
+}
+
+// loadRoll reads the people on the roll of the locations (ids, already
+// deduplicated; a person counts when their institution or unit is one of
+// them), each with their active alert kinds (unsorted, possibly repeated),
+// in no particular order.
+func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, error) {
+	out := []Occupant{}
+	// $1..$3 are the statuses, $4.. the locations (used twice).
+	args := []any{string(rollStatuses[0]), string(rollStatuses[1]), string(rollStatuses[2])}
+	args = append(args, locationIDs...)
+	in := placeholders(4, len(locationIDs))
+	where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
+	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
+		COALESCE(c.unit_id, ''), COALESCE(c.cell_id, '') FROM clients c WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("client: occupants: %w", err)
+	}
+	byID := map[string]int{}
+	for rows.Next() {
+		var o Occupant
+		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		o.Alerts = []string{}
+		byID[o.ID] = len(out)
+		out = append(out, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	now := len(args) + 1
+	args = append(args, tx.NowText())
+	arows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT a.client_id, a.kind FROM alerts a JOIN clients c ON c.id = a.client_id
+		WHERE %s AND a.starts_at <= $%d AND (a.ends_at IS NULL OR a.ends_at > $%d)`, where, now, now), args...)
+	if err != nil {
+		return nil, fmt.Errorf("client: occupant alerts: %w", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id, kind string
+		if err := arows.Scan(&id, &kind); err != nil {
+			return nil, err
+		}
+		if i, ok := byID[id]; ok {
+			out[i].Alerts = append(out[i].Alerts, kind)
+		}
+	}
+	return out, arows.Err()
 }
