@@ -51,18 +51,28 @@ const (
 	UsersAdmin       Permission = "users.admin"       // staff accounts
 	TokensAdmin      Permission = "tokens.admin"      // API tokens
 	StatsRead        Permission = "stats.read"        // aggregate figures, no names
+	// Registrations: use of force, restraints, contraband, incidents and
+	// radicalisation concerns. Who may see a radicalisation concern is
+	// narrower still (the security role and its author), decided by the
+	// registration service.
+	RegistrationRead   Permission = "registration.read"   // read registrations and statements
+	RegistrationWrite  Permission = "registration.write"  // write, submit, amend; give a statement
+	RegistrationReview Permission = "registration.review" // accept, return and close; overdue lists
+	ComplaintHandle    Permission = "complaint.handle"    // record, handle and decide complaints
+	PlanRead           Permission = "plan.read"           // read action plans and their history
+	PlanWrite          Permission = "plan.write"          // write action plans
 	// Authenticated is held by every signed-in principal (own profile,
 	// sign-out, search page shell).
 	Authenticated Permission = "authenticated"
 )
 
 var grants = map[Role][]Permission{
-	Officer:          {ClientRead, ClientMove, ClientAlert, EstateRead, Headcount},
-	CaseWorker:       {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, Headcount},
+	Officer:          {ClientRead, ClientMove, ClientAlert, EstateRead, Headcount, RegistrationRead, RegistrationWrite, PlanRead, PlanWrite},
+	CaseWorker:       {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, Headcount, RegistrationRead, RegistrationWrite, ComplaintHandle, PlanRead, PlanWrite},
 	TransportPlanner: {ClientRead, EstateRead},
 	Finance:          {ClientRead},
-	UnitManager:      {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, EstateWrite, Headcount},
-	Security:         {ClientRead, ClientAlert, EstateRead, Headcount, AuditRead, BreakGlassReview},
+	UnitManager:      {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, EstateWrite, Headcount, RegistrationRead, RegistrationWrite, RegistrationReview, ComplaintHandle, PlanRead, PlanWrite},
+	Security:         {ClientRead, ClientAlert, EstateRead, Headcount, AuditRead, BreakGlassReview, RegistrationRead, RegistrationWrite, RegistrationReview},
 	Analyst:          {EstateRead, StatsRead},
 	Administrator:    {EstateRead, EstateWrite, UsersAdmin, TokensAdmin, AuditRead},
 }
