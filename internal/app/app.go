@@ -25,6 +25,7 @@ import (
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/events"
 	"github.com/custodia/custodia/internal/platform/web"
+	"github.com/custodia/custodia/internal/registration"
 )
 
 // Config says where the system keeps its state and how it is reached.
@@ -52,6 +53,7 @@ type App struct {
 	Access *access.Service
 	Estate *estate.Service
 	Client *client.Service
+	Reg    *registration.Service
 	Web    *web.Server
 
 	srv    *http.Server
@@ -98,6 +100,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Access = &access.Service{DB: d}
 	a.Estate = &estate.Service{DB: d}
 	a.Client = &client.Service{DB: d, Audit: a.Audit}
+	a.Reg = &registration.Service{DB: d, Audit: a.Audit, Access: a.Access}
 	a.Web = web.NewServer(d, a.Access, a.Audit, cfg.Log)
 	a.Web.Secure = cfg.SecureCookies
 	a.Web.Locate = a.Client.Locate
@@ -117,8 +120,12 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	relay := &events.Relay{DB: a.DB, Bus: a.Bus, Log: a.Cfg.Log}
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() { defer a.wg.Done(); relay.Run(ctx) }()
+	go func() {
+		defer a.wg.Done()
+		a.Reg.Run(ctx, time.Minute, func(err error) { a.Cfg.Log.Error("registration reminders", "err", err) })
+	}()
 	a.srv = &http.Server{Handler: a.Web, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		defer a.wg.Done()

@@ -763,3 +763,22 @@ func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, er
 	}
 	return out, arows.Err()
 }
+
+// Whereabouts resolves id through merges and reads the person's name and
+// current place inside another capability's transaction. It is not an
+// audited read: the caller records what it does with the person.
+func Whereabouts(ctx context.Context, tx *db.Tx, id string) (Placed, error) {
+	cid, err := canonicalID(ctx, tx, id)
+	if err != nil {
+		return Placed{}, err
+	}
+	pl := Placed{ID: cid}
+	var given, family string
+	err = tx.QueryRowContext(ctx, `SELECT given_name, family_name, COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, cid).
+		Scan(&given, &family, &pl.InstitutionID, &pl.UnitID, &pl.OfficeID, &pl.HomeLocation)
+	if err != nil {
+		return Placed{}, fmt.Errorf("client: whereabouts: %w", err)
+	}
+	pl.Name = given + " " + family
+	return pl, nil
+}

@@ -30,6 +30,10 @@ func idempotencyKey(r *http.Request) string {
 	return k
 }
 
+// IdempotencyKey is the request's Idempotency-Key (header, or the form's
+// idempotency_key field), for routes that declare OwnIdempotency.
+func IdempotencyKey(r *http.Request) string { return idempotencyKey(r) }
+
 // recorder captures a response so that a repeat of the request can be
 // answered with it.
 type recorder struct {

@@ -81,6 +81,13 @@ type Route struct {
 	// (an API token): the idempotency store keeps its status and Location
 	// but not its body, so no secret rests in the database.
 	SecretAnswer bool
+	// OwnIdempotency marks a creating route whose service stores the
+	// Idempotency-Key (IdempotencyKey(r)) with the record it creates, in
+	// the same transaction. The generic key store is skipped: its claim
+	// and its answer are separate transactions, so a crash between them
+	// would leave the key claimed with no answer, and the record's retry
+	// could neither find it nor create it.
+	OwnIdempotency bool
 }
 
 // ClientLocator resolves a client id to the id of the record that holds
@@ -341,7 +348,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 		}
 		if r.Method == http.MethodPost && p != nil {
-			if key := idempotencyKey(r); key != "" {
+			if key := idempotencyKey(r); key != "" && !rt.OwnIdempotency {
 				s.idempotent(w, r, rt, p, key)
 				return
 			}
