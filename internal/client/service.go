@@ -519,6 +519,22 @@ func (s *Service) LegalBasis(ctx context.Context, clientID, id string) (LegalBas
 	return bases[i], nil
 }
 
+// Placed is who a person is and where they are now, for the records of
+// other capabilities.
+type Placed struct {
+	ID            string // after merges
+	Name          string
+	InstitutionID string
+	UnitID        string
+	OfficeID      string
+	HomeLocation  string
+}
+
+// Locations are the caseload locations of the place.
+func (p Placed) Locations() []string {
+	return locationsOf(&Location{InstitutionID: p.InstitutionID, UnitID: p.UnitID, OfficeID: p.OfficeID}, p.HomeLocation)
+}
+
 // AddHistory puts a line on a person's timeline inside another
 // capability's transaction (registrations, plans, transports).
 func AddHistory(ctx context.Context, tx *db.Tx, clientID, kind, summary, refType, refID string) error {
