@@ -62,6 +62,7 @@ func commands() []command {
 			"Run Custodia on PostgreSQL (or a SQLite file) and an external NATS JetStream.", runServe},
 		{"migrate", "custodia migrate --db URL", "Bring the database schema up to date and exit.", runMigrate},
 		{"users", "custodia users add|reset|list|disable|enable --db URL …", "Create staff accounts, reset passwords, list, disable and enable accounts.", runUsers},
+		{"tokens", tokensUsage, tokensHelp, runTokens},
 		{"audit", "custodia audit verify --db URL", "Walk the hash-chained audit log; exit 1 naming the first bad record.", runAudit},
 		{"bench", "custodia bench register [--db URL] [--clients 100000] [--duration 10s]", "Measure reads, writes and search; print a table.", runBench},
 		{"export", exportUsage, exportHelp, runExport},

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custodia/custodia/internal/platform/access"
+	"github.com/custodia/custodia/internal/platform/db"
 )
 
 func TestHelpListsEveryCommand(t *testing.T) {
@@ -100,5 +103,50 @@ func TestMigrateAndUsers(t *testing.T) {
 	var o, e bytes.Buffer
 	if err := Run(ctx, []string{"users", "add", "--db", path, "--username", "x", "--name", "X", "--role", "officer", "--password", "short"}, &o, &e); err == nil {
 		t.Error("a bad account was created")
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custodia.db")
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := Run(ctx, args, &out, &errOut); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+		}
+		return out.String()
+	}
+	out := strings.TrimSpace(run("tokens", "issue", "--db", path, "--name", "wing tablets", "--role", "officer", "--caseload", "I1,U2", "--ttl-days", "30"))
+	secret := out[strings.LastIndex(out, "\n")+1:]
+	if !strings.HasPrefix(secret, "cst_") {
+		t.Fatalf("issue said %q; want the secret alone on the last line", out)
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p, err := (&access.Service{DB: d}).TokenPrincipal(ctx, secret, "")
+	if err != nil || p == nil || p.Role != access.Officer || strings.Join(p.Caseload, ",") != "I1,U2" {
+		t.Fatalf("the issued secret resolves to %+v, %v", p, err)
+	}
+	list := run("tokens", "list", "--db", path)
+	if !strings.Contains(list, p.ID) || !strings.Contains(list, "wing tablets") || !strings.Contains(list, "active") || strings.Contains(list, secret) {
+		t.Errorf("tokens list:\n%s", list)
+	}
+	run("tokens", "revoke", "--db", path, "--id", p.ID)
+	if list := run("tokens", "list", "--db", path); !strings.Contains(list, "revoked") {
+		t.Errorf("tokens list after revoke:\n%s", list)
+	}
+	if p, err := (&access.Service{DB: d}).TokenPrincipal(ctx, secret, ""); p != nil || err != nil {
+		t.Errorf("a revoked token still resolves: %+v, %v", p, err)
+	}
+	var o, e bytes.Buffer
+	if err := Run(ctx, []string{"tokens", "issue", "--db", path, "--name", "x", "--role", "king"}, &o, &e); err == nil {
+		t.Error("a token with an unknown role was issued")
+	}
+	if out := run("audit", "verify", "--db", path); !strings.Contains(out, "intact") {
+		t.Errorf("audit verify said %q", out)
 	}
 }
