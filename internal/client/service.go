@@ -542,6 +542,30 @@ func AddHistory(ctx context.Context, tx *db.Tx, clientID, kind, summary, refType
 	return insertHistory(ctx, tx, clientID, kind, summary, a.ID, a.Name, refType, refID)
 }
 
+// RecordIDs lists the ids that lead to the record id: id itself and the
+// ids of the records merged into it. Other capabilities keep the client id
+// they were given and find a person's rows through it after a merge.
+func RecordIDs(ctx context.Context, tx *db.Tx, id string) ([]string, error) {
+	return recordIDs(ctx, tx, id)
+}
+
+// Heading is who a page about a person is about: name and number only.
+type Heading struct {
+	ID         string `json:"id"`
+	Number     string `json:"number"`
+	GivenName  string `json:"given_name"`
+	FamilyName string `json:"family_name"`
+}
+
+// Name is the person's full name.
+func (h Heading) Name() string { return h.GivenName + " " + h.FamilyName }
+
+// HeadingOf reads a person's name and number inside another capability's
+// read, which audits them with what it shows.
+func HeadingOf(ctx context.Context, tx *db.Tx, id string) (Heading, error) {
+	return loadHeading(ctx, tx, id)
+}
+
 // NewLegalBasis is what recording a legal basis takes.
 type NewLegalBasis struct {
 	Kind       string `json:"kind"`

@@ -782,3 +782,49 @@ func Whereabouts(ctx context.Context, tx *db.Tx, id string) (Placed, error) {
 	pl.Name = given + " " + family
 	return pl, nil
 }
+
+// recordIDs is id and every id merged into it, directly or through other
+// merges (an undone merge clears merged_into, so it drops out).
+func recordIDs(ctx context.Context, q querier, id string) ([]string, error) {
+	out, next := []string{id}, []string{id}
+	for depth := 0; len(next) > 0; depth++ {
+		if depth > 16 {
+			return nil, fmt.Errorf("client: merge chain too long at %s", id)
+		}
+		var found []string
+		for _, cur := range next {
+			rows, err := q.QueryContext(ctx, `SELECT id FROM clients WHERE merged_into = $1`, cur)
+			if err != nil {
+				return nil, fmt.Errorf("client: merged ids: %w", err)
+			}
+			for rows.Next() {
+				var m string
+				if err := rows.Scan(&m); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				found = append(found, m)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, found...)
+		next = found
+	}
+	return out, nil
+}
+
+// loadHeading reads the name and number of a record.
+func loadHeading(ctx context.Context, q querier, id string) (Heading, error) {
+	h := Heading{ID: id}
+	err := q.QueryRowContext(ctx, `SELECT number, given_name, family_name FROM clients WHERE id = $1`, id).Scan(&h.Number, &h.GivenName, &h.FamilyName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, apperr.New(apperr.NotFound, "There is no client with this id.")
+	}
+	if err != nil {
+		return h, fmt.Errorf("client: heading: %w", err)
+	}
+	return h, nil
+}
