@@ -20,6 +20,7 @@ import (
 
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/estate"
+	"github.com/custodia/custodia/internal/plan"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
@@ -54,6 +55,7 @@ type App struct {
 	Estate *estate.Service
 	Client *client.Service
 	Reg    *registration.Service
+	Plan   *plan.Service
 	Web    *web.Server
 
 	srv    *http.Server
@@ -101,6 +103,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Estate = &estate.Service{DB: d}
 	a.Client = &client.Service{DB: d, Audit: a.Audit}
 	a.Reg = &registration.Service{DB: d, Audit: a.Audit, Access: a.Access}
+	a.Plan = &plan.Service{DB: d, Audit: a.Audit}
 	a.Web = web.NewServer(d, a.Access, a.Audit, cfg.Log)
 	a.Web.Secure = cfg.SecureCookies
 	a.Web.Locate = a.Client.Locate

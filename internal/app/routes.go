@@ -9,6 +9,7 @@ import (
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/estate"
 	"github.com/custodia/custodia/internal/headcount"
+	"github.com/custodia/custodia/internal/plan"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/web"
 	"github.com/custodia/custodia/internal/registration"
@@ -22,6 +23,7 @@ func routes(a *App) {
 	(&estate.Handlers{Web: s, Estate: a.Estate}).Register()
 	(&headcount.Handlers{Web: s, Estate: a.Estate, Client: a.Client}).Register()
 	(&registration.Handlers{Web: s, Reg: a.Reg, Staff: func(r *http.Request) ([]access.Staff, error) { return a.Access.ListStaff(r.Context()) }}).Register()
+	(&plan.Handlers{Web: s, Plan: a.Plan}).Register()
 	(&admin.Handlers{Web: s, Access: a.Access, Audit: a.Audit, DB: a.DB, Names: a.Estate.Names}).Register()
 	s.Handle(web.Route{Method: "GET", Pattern: "/{$}", Scope: web.ScopeStaff, Perm: access.Authenticated, Summary: "Start page", Handle: func(w http.ResponseWriter, r *http.Request) error {
 		p := web.PrincipalFrom(r.Context())
