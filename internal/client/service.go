@@ -523,6 +523,7 @@ func (s *Service) LegalBasis(ctx context.Context, clientID, id string) (LegalBas
 // other capabilities.
 type Placed struct {
 	ID            string // after merges
+	Number        string
 	Name          string
 	InstitutionID string
 	UnitID        string

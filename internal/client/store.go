@@ -774,8 +774,8 @@ func Whereabouts(ctx context.Context, tx *db.Tx, id string) (Placed, error) {
 	}
 	pl := Placed{ID: cid}
 	var given, family string
-	err = tx.QueryRowContext(ctx, `SELECT given_name, family_name, COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, cid).
-		Scan(&given, &family, &pl.InstitutionID, &pl.UnitID, &pl.OfficeID, &pl.HomeLocation)
+	err = tx.QueryRowContext(ctx, `SELECT number, given_name, family_name, COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, cid).
+		Scan(&pl.Number, &given, &family, &pl.InstitutionID, &pl.UnitID, &pl.OfficeID, &pl.HomeLocation)
 	if err != nil {
 		return Placed{}, fmt.Errorf("client: whereabouts: %w", err)
 	}

@@ -3,8 +3,10 @@
 package registration
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/web"
@@ -20,8 +22,13 @@ import (
 // authors. The work lists (/registrations…) show only the caller's
 // caseload.
 type Handlers struct {
-	Web *web.Server
-	Reg *Service
+	Web    *web.Server
+	Reg    *Service
+	Client *client.Service
+	// Lineage is a location's id with its parents' (unit → institution).
+	Lineage func(ctx context.Context, id string) ([]string, error)
+	// Names maps location ids to their names (the counts table).
+	Names func(ctx context.Context, ids []string) (map[string]string, error)
 	// Staff lists the staff the forms offer as involved officers.
 	Staff func(r *http.Request) ([]access.Staff, error)
 }
