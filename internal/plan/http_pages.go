@@ -229,6 +229,11 @@ func docForm(d Document, version int) url.Values {
 // readForm reads and checks the edit form in the user's language.
 func readForm(r *http.Request) (Document, int, error) {
 	lang := web.LangOf(r)
+	// With the CSRF token and the key in headers (the autosave), nothing
+	// has read the body yet.
+	if err := r.ParseForm(); err != nil {
+		return Document{}, 0, apperr.Field("body", "The form could not be read.")
+	}
 	d := formDocument(r.PostForm)
 	v, verr := strconv.Atoi(r.PostFormValue("version"))
 	if err := d.Normalize(lang); err != nil {
@@ -404,6 +409,9 @@ func (h *Handlers) renderConflict(w http.ResponseWriter, r *http.Request, c *Con
 func (h *Handlers) resolve(w http.ResponseWriter, r *http.Request) error {
 	id, planID := clientID(r), r.PathValue("plan")
 	lang := web.LangOf(r)
+	if err := r.ParseForm(); err != nil {
+		return apperr.Field("body", "The form could not be read.")
+	}
 	f := r.PostForm
 	v, _ := strconv.Atoi(f.Get("version"))
 	res := Resolution{Version: v, All: Side(f.Get("all")), Choices: map[string]Choice{}}

@@ -104,7 +104,7 @@
     function schedule(ms) { clearTimeout(timer); timer = setTimeout(send, ms === undefined ? delay : ms); }
     function stop(a) {
       stopped = true; clearTimeout(timer);
-      say(a.message, 'conflict');
+      say('', 'conflict'); // the banner says it
       if (banner) { banner.hidden = false; }
     }
 
