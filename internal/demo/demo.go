@@ -228,6 +228,12 @@ func load(ctx context.Context, a *app.App, o Options) error {
 		}
 	}
 
+	plans, err := createPlans(ctx, at, a.Plan, pl.persons, now)
+	if err != nil {
+		return err
+	}
+	pr.printf("%d action plans", plans)
+
 	// Cells out of use, and the administrator last: its account marks a
 	// complete load.
 	a.DB.SetClock(time.Now)

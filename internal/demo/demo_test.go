@@ -138,6 +138,11 @@ func TestEnsure(t *testing.T) {
 	if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'office'`); n < 1 {
 		t.Error("no probation office")
 	}
+	// Action plans, active, each with a created, an activated and a
+	// followed-up version.
+	if n, v := count(t, a, `SELECT count(*) FROM plans WHERE status = 'active'`), count(t, a, `SELECT count(*) FROM plan_versions`); n < 5 || v != 3*n {
+		t.Errorf("%d active action plans with %d versions", n, v)
+	}
 	if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'unit'`); n < 35 || n > 45 {
 		t.Errorf("%d units, want 35–45", n)
 	}
