@@ -74,7 +74,9 @@ func TestBrowserUseOfForceWorkflow(t *testing.T) {
 	browserStaff(t, a, "otto", access.Officer, w.unitIn)
 	browserStaff(t, a, "olga", access.Officer, w.instIn)
 	browserStaff(t, a, "mona", access.UnitManager, w.instIn)
-	regs := func() int { return countRows(t, a, `SELECT COUNT(*) FROM registrations WHERE client_id = $1`, w.clientIn) }
+	regs := func() int {
+		return countRows(t, a, `SELECT COUNT(*) FROM registrations WHERE client_id = $1`, w.clientIn)
+	}
 
 	otto := newUI(t, a)
 	otto.login("otto")
