@@ -14,6 +14,7 @@ import (
 
 	"github.com/custodia/custodia/internal/app"
 	"github.com/custodia/custodia/internal/app/apptest"
+	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/audit"
 )
@@ -162,6 +163,34 @@ func TestRegistrationAPI(t *testing.T) {
 	if status, _, _ := manager.call("GET", "/api/v1/clients/"+w.clientOut+"/registrations", "", nil); status != 403 {
 		t.Errorf("a client outside the caseload: %d", status)
 	}
+	// The person moves to another institution: the registration stays with
+	// the unit where it happened, whose manager still reviews it, while
+	// the person's own page is now for the new institution's staff.
+	c, err := a.Client.Get(audit.WithActor(context.Background(), audit.System), w.clientIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Client.MoveClient(audit.WithActor(context.Background(), audit.System), w.clientIn, client.Move{Action: client.Transfer, Version: c.Version, CellID: w.cellOut, Reason: "Security transfer"}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := manager.call("GET", one, "", nil); status != 200 {
+		t.Errorf("after the transfer the manager where it happened cannot read the registration: %d", status)
+	}
+	if status, _, _ := manager.call("GET", base, "", nil); status != 403 {
+		t.Errorf("after the transfer the old manager still lists the person's registrations: %d", status)
+	}
+	if status, _, _ := manager.call("GET", concernURL, "", nil); status != 404 {
+		t.Errorf("after the transfer the manager reads the concern: %d", status)
+	}
+	newManager := tokenFor(t, a, "new manager", access.UnitManager, w.instOut)
+	if status, _, _ := newManager.call("GET", one, "", nil); status != 200 {
+		t.Errorf("the new institution's manager cannot read the person's registration: %d", status)
+	}
+	other := tokenFor(t, a, "elsewhere", access.UnitManager, w.unitOut+"-none")
+	if status, _, _ := other.call("GET", one, "", nil); status != 403 {
+		t.Errorf("a manager of neither place reads it: %d", status)
+	}
+
 	// Every read was audited.
 	if n := countRows(t, a, `SELECT COUNT(*) FROM audit_log WHERE action = 'registration.read' AND object_id = $1`, concern["id"]); n != 2 {
 		t.Errorf("%d audited reads of the concern, want 2 (security and its author)", n)

@@ -254,6 +254,11 @@ func load(ctx context.Context, a *app.App, o Options) error {
 			}
 		}
 	}
+	if err := createRegistrations(ctx, a, o.Seed, now, ids, at); err != nil {
+		return err
+	}
+	a.DB.SetClock(time.Now)
+	pr.printf("registrations created")
 	if err := createStaff(ctx, a, sg, staffDefs[0], ids); err != nil {
 		return err
 	}

@@ -207,6 +207,23 @@ func TestEnsure(t *testing.T) {
 		t.Errorf("the database clock was left at %s", got)
 	}
 
+	// Registrations in every state a manager meets, of every kind.
+	for _, k := range []string{"use_of_force", "transport_restraint", "contraband", "incident", "radicalisation"} {
+		if n := count(t, a, `SELECT count(*) FROM registrations WHERE kind = $1`, k); n < 1 {
+			t.Errorf("no %s registration", k)
+		}
+	}
+	for _, st := range []string{"draft", "submitted", "returned", "accepted", "closed"} {
+		if n := count(t, a, `SELECT count(*) FROM registrations WHERE status = $1`, st); n < 1 {
+			t.Errorf("no registration is %s", st)
+		}
+	}
+	if n := count(t, a, `SELECT count(*) FROM registration_statements s JOIN staff f ON f.id = s.staff_id WHERE f.username = 'officer.kronoberga' AND s.status = 'requested'`); n < 1 {
+		t.Error("no statement is asked of the Kronoberga officer")
+	}
+	if n := count(t, a, `SELECT count(*) FROM registration_complaints WHERE status = 'open'`); n < 1 {
+		t.Error("no open complaint")
+	}
 	// The logins can sign in.
 	if len(logins) != len(staffDefs) {
 		t.Fatalf("%d logins", len(logins))

@@ -5,6 +5,7 @@ package registration
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/platform/access"
@@ -79,7 +80,7 @@ func (h *Handlers) routes() []web.Route {
 	const cl, staff = web.ScopeClient, web.ScopeStaff
 	read, write, review, complain := access.RegistrationRead, access.RegistrationWrite, access.RegistrationReview, access.ComplaintHandle
 	one := "/api/v1/clients/{id}/registrations/{reg}"
-	return append([]web.Route{
+	rs := append([]web.Route{
 		{Method: "POST", Pattern: "/api/v1/clients/{id}/registrations", Perm: write, Scope: cl, API: true, OwnIdempotency: true,
 			Summary: "Record a registration about the client, as a draft or submitted (submit: true). Send an Idempotency-Key: a retry returns the registration the first attempt stored (200) instead of storing a second",
 			Handle:  h.apiCreate, Request: NewRegistration{}, Response: &Registration{}},
@@ -99,6 +100,18 @@ func (h *Handlers) routes() []web.Route {
 		{Method: "GET", Pattern: "/api/v1/registrations/counts", Perm: review, Scope: staff, API: true, Query: []string{"from", "to"}, Summary: "Numbers of registrations by unit, kind and month in the caller's caseload", Handle: h.apiCounts, Response: CountList{}},
 		{Method: "GET", Pattern: "/api/v1/statements", Perm: write, Scope: staff, API: true, Summary: "The statements asked of the caller, open first", Handle: h.apiMyStatements, Response: StatementList{}},
 	}, h.pageRoutes()...)
+	for i := range rs {
+		if strings.Contains(rs[i].Pattern, "{reg}") {
+			rs[i].AlsoCovers = h.where
+		}
+	}
+	return rs
+}
+
+// where grants a registration's routes to the staff of the place where it
+// happened, also after the client has moved on.
+func (h *Handlers) where(r *http.Request, clientID string) ([]string, error) {
+	return h.Reg.Where(r.Context(), clientID, r.PathValue("reg"))
 }
 
 func principal(r *http.Request) *access.Principal { return web.PrincipalFrom(r.Context()) }

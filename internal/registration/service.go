@@ -764,6 +764,29 @@ func (s *Service) DecideComplaint(ctx context.Context, p *access.Principal, clie
 	return out, err
 }
 
+// Where returns where registration id about clientID happened (its
+// institution and unit), for the caseload check: the staff of that place
+// keep access to it after the person has moved on. Nothing when there is
+// no such registration about the client.
+func (s *Service) Where(ctx context.Context, clientID, id string) ([]string, error) {
+	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]string, error) {
+		r, err := findReg(ctx, tx, id)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return nil, nil
+		}
+		if err != nil || !involves(r, clientID) {
+			return nil, err
+		}
+		var out []string
+		for _, l := range []string{r.InstitutionID, r.UnitID} {
+			if l != "" {
+				out = append(out, l)
+			}
+		}
+		return out, nil
+	})
+}
+
 // Get reads one registration in full (statements, amendments, history,
 // complaints) for the page of clientID. The read is audited.
 func (s *Service) Get(ctx context.Context, p *access.Principal, clientID, id string) (*Registration, error) {

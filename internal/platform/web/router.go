@@ -88,6 +88,12 @@ type Route struct {
 	// would leave the key claimed with no answer, and the record's retry
 	// could neither find it nor create it.
 	OwnIdempotency bool
+	// AlsoCovers, on a client route, names further locations whose
+	// caseload grants the route for the client (the canonical id) besides
+	// the client's current place: a registration stays with the unit
+	// where it happened after the person moves on, and that unit's
+	// manager reviews it there.
+	AlsoCovers func(r *http.Request, clientID string) ([]string, error)
 }
 
 // ClientLocator resolves a client id to the id of the record that holds
@@ -373,6 +379,15 @@ func (s *Server) checkClient(r *http.Request, rt Route, p *access.Principal) (Cl
 		return ClientAccess{}, err
 	}
 	bg, err := s.Access.CheckClient(r.Context(), p, rt.Perm, canonical, locs)
+	if err != nil && rt.AlsoCovers != nil && apperr.CodeOf(err) == apperr.Forbidden {
+		extra, xerr := rt.AlsoCovers(r, canonical)
+		if xerr != nil {
+			return ClientAccess{}, xerr
+		}
+		if len(extra) > 0 && p.Covers(extra...) {
+			return ClientAccess{ClientID: canonical, Locations: locs}, nil
+		}
+	}
 	if err != nil {
 		return ClientAccess{}, err
 	}
