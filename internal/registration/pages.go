@@ -500,6 +500,7 @@ type showData struct {
 	CanSubmit bool              // the caller's returned report
 	CanReview bool
 	CanClose  bool
+	Waiting   bool // accepted, but statements or complaints are still open
 	CanAmend  bool
 	Choices   map[string][]string
 	Only      string // after a failed action: the form to show
@@ -527,6 +528,13 @@ func (h *Handlers) showData(r *http.Request) (*showData, error) {
 	d.CanSubmit = mine && reg.Status == Returned
 	d.CanReview = p.Can(access.RegistrationReview) && !mine && reg.Status == Submitted
 	d.CanClose = p.Can(access.RegistrationReview) && reg.Status == Accepted
+	for _, st := range reg.Statements {
+		d.CanClose = d.CanClose && st.Status != "requested"
+	}
+	for _, c := range reg.Complaints {
+		d.CanClose = d.CanClose && c.Status != "open"
+	}
+	d.Waiting = p.Can(access.RegistrationReview) && reg.Status == Accepted && !d.CanClose
 	d.CanAmend = reg.Status != Draft && (mine || p.Can(access.RegistrationReview))
 	return d, nil
 }

@@ -525,7 +525,7 @@ func (s *Service) Amend(ctx context.Context, p *access.Principal, clientID, id s
 		if err := bump(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "amended", n.Field+": "+n.Reason); err != nil {
+		if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "amended", n.Reason); err != nil {
 			return err
 		}
 		if err := audit.Write(ctx, tx, audit.Entry{Action: "registration.amend", ClientID: r.ClientID, ObjectType: "registration", ObjectID: r.ID, Detail: "field=" + n.Field}); err != nil {
@@ -700,7 +700,7 @@ func (s *Service) AddComplaint(ctx context.Context, p *access.Principal, clientI
 		if err := bump(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "complaint_received", "handler: "+c.HandlerName+", deadline "+c.Deadline); err != nil {
+		if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "complaint_received", c.HandlerName+", "+c.Deadline); err != nil {
 			return err
 		}
 		if err := client.AddHistory(ctx, tx, r.ClientID, "complaint", "Complaint about a registration received", "registration", r.ID); err != nil {
