@@ -57,12 +57,13 @@ func (u *ui) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// js evaluates expr in the page and decodes its value into T.
+// js evaluates expr in the page and decodes its value into T; a promise
+// is awaited.
 func js[T any](u *ui, expr string) T {
 	u.t.Helper()
 	ctx, cancel := context.WithTimeout(u.ctx, stepTimeout)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		u.t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -70,14 +71,21 @@ func js[T any](u *ui, expr string) T {
 }
 
 // waitFor polls the predicate from Go, so it keeps polling across page
-// loads (a form post, a redirect) where an in-page poll would be lost.
+// loads (a form post, a redirect) where an in-page poll would be lost. The
+// predicate may be a promise.
 func (u *ui) waitFor(what, predicate string) {
 	u.t.Helper()
-	deadline := time.Now().Add(stepTimeout)
-	expr := `(() => { try { return !!(` + predicate + `); } catch (e) { return false; } })()`
+	u.waitLonger(what, predicate, stepTimeout)
+}
+
+// waitLonger is waitFor with its own timeout.
+func (u *ui) waitLonger(what, predicate string, timeout time.Duration) {
+	u.t.Helper()
+	deadline := time.Now().Add(timeout)
+	expr := `(async () => { try { return !!(await (` + predicate + `)); } catch (e) { return false; } })()`
 	for {
 		ctx, cancel := context.WithTimeout(u.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr, chromedp.EvalAwaitPromise))
 		cancel()
 		if err == nil && ok {
 			return
@@ -545,8 +553,8 @@ func TestBrowserBreakGlass(t *testing.T) {
 }
 
 // TestBrowserOfflineDraft types into a form kept as a draft (data-keep),
-// reloads the page and finds the text restored from local storage, with
-// the status line saying so; nothing reached the server.
+// reloads the page and finds the text restored from the browser's
+// IndexedDB, with the status line saying so; nothing reached the server.
 func TestBrowserOfflineDraft(t *testing.T) {
 	a := apptest.Start(t)
 	w := buildWorld(t, a)
@@ -564,6 +572,8 @@ func TestBrowserOfflineDraft(t *testing.T) {
 	)
 	u.do("reload", chromedp.Reload())
 	u.waitFor("the reloaded form", `document.querySelector("#f-given_name") && document.readyState === "complete"`)
+	// Restoring reads IndexedDB, which answers asynchronously.
+	u.waitFor("the status line saying the draft was restored", textOf("#sync-status")+` === "Draft restored"`)
 	for sel, want := range map[string]string{"#f-given_name": "Sven", "#f-family_name": "Ångström", "#f-aliases": "Svenne"} {
 		if got := js[string](u, `document.querySelector(`+jsQuote(sel)+`).value`); got != want {
 			t.Errorf("after the reload %s holds %q, want %q from the draft", sel, got, want)
@@ -573,12 +583,24 @@ func TestBrowserOfflineDraft(t *testing.T) {
 			t.Errorf("the server rendered %s with %q", sel, attr)
 		}
 	}
-	u.waitFor("the status line saying the draft was restored", textOf("#sync-status")+` === "Draft restored"`)
 	if n := countRows(t, a, `SELECT COUNT(*) FROM clients`); n != before {
 		t.Errorf("typing registered someone: %d clients, was %d", n, before)
 	}
-	keys := js[[]string](u, `Object.keys(localStorage).filter(k => k.includes(":draft:client-new:"))`)
-	if len(keys) != 1 {
-		t.Errorf("drafts in local storage: %v", keys)
+	// The draft is in IndexedDB, under the signed-in user; the synchronous
+	// journal in localStorage was folded into it and is empty again.
+	type draft struct {
+		Key  string     `json:"key"`
+		User string     `json:"user"`
+		F    [][]string `json:"f"`
+	}
+	u.waitFor("the journal folded into IndexedDB", `!Object.keys(localStorage).some(k => k.includes(":draft:client-new:"))`)
+	var mine []draft
+	for _, d := range js[[]draft](u, idbAll("drafts")) {
+		if strings.Contains(d.Key, ":draft:client-new:") {
+			mine = append(mine, d)
+		}
+	}
+	if len(mine) != 1 || mine[0].User != js[string](u, userJS) || !slices.ContainsFunc(mine[0].F, func(p []string) bool { return len(p) == 2 && p[0] == "given_name" && p[1] == "Sven" }) {
+		t.Errorf("drafts of the registration form in IndexedDB: %+v", mine)
 	}
 }

@@ -179,18 +179,43 @@ func (p *netProxy) swallowedAnswers() int {
 	return p.swallowed
 }
 
-// outboxItem is what custodia.js keeps in local storage for a form it
-// could not send.
+// outboxItem is what custodia.js keeps in the browser's IndexedDB for a
+// form it could not send.
 type outboxItem struct {
-	ID    string `json:"id"`
-	URL   string `json:"url"`
-	Body  string `json:"body"`
-	Tries int    `json:"tries"`
+	ID       string  `json:"id"`
+	User     string  `json:"user"`
+	URL      string  `json:"url"`
+	Body     string  `json:"body"`
+	Page     string  `json:"page"`
+	Label    string  `json:"label"`
+	Tries    int     `json:"tries"`
+	T        float64 `json:"t"`
+	Rejected int     `json:"rejected"`
 }
 
-// outboxJS is the signed-in user's outbox (other keys, such as the sign-in
-// page's "custodia:-:outbox", are someone else's).
-const outboxJS = `JSON.parse(localStorage.getItem("custodia:" + document.querySelector('meta[name="custodia-user"]').content + ":outbox") || "[]")`
+// idbAll is a JavaScript promise of every record in one object store of
+// the browser's IndexedDB database "custodia" (none before it exists). It
+// reads the database directly, not through custodia.js.
+func idbAll(store string) string {
+	return `(async () => {
+		if (!(await indexedDB.databases()).some(d => d.name === "custodia")) return [];
+		const db = await new Promise((ok, fail) => { const r = indexedDB.open("custodia"); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+		try {
+			if (!db.objectStoreNames.contains(` + jsQuote(store) + `)) return [];
+			return await new Promise((ok, fail) => {
+				const q = db.transaction(` + jsQuote(store) + `).objectStore(` + jsQuote(store) + `).getAll();
+				q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error);
+			});
+		} finally { db.close(); }
+	})()`
+}
+
+// userJS is the signed-in user's id, as the page names it.
+const userJS = `document.querySelector('meta[name="custodia-user"]').content`
+
+// outboxJS is a promise of the signed-in user's outbox (items of other
+// users of the device are theirs).
+var outboxJS = `(` + idbAll("outbox") + `).then(box => box.filter(i => i.user === ` + userJS + `))`
 
 // TestBrowserOfflineOutbox puts a TCP proxy between Chromium and the app
 // and pulls the cable while an officer sets an alert. The page must say
@@ -238,7 +263,7 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 	u.choose("#alert-kind", "Medical")
 	u.do("type the note", chromedp.SendKeys(chromedp.CSS("#alert-note"), "Insulin at 08 and 20"))
 	u.do("set the alert", chromedp.Click(chromedp.CSS(form+" button[type=submit]")))
-	u.waitFor("the status line saying the alert is kept and will be retried", textOf("#sync-status")+` === `+jsQuote(unsent))
+	u.waitFor("the status line saying the alert is kept and will be retried", textOf("#sync-status .sync-msg")+` === `+jsQuote(unsent))
 	if got := js[string](u, `document.querySelector("#sync-status").getAttribute("role") + " " + document.querySelector("#sync-status").getAttribute("aria-live")`); got != "status polite" {
 		t.Errorf("the status line is announced as %q, want role=status aria-live=polite", got)
 	}
@@ -266,7 +291,7 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 
 	// The cable is back: the outbox sends the alert by itself.
 	px.set(forward)
-	u.waitFor("the outbox to empty", `(`+outboxJS+`).length === 0`)
+	u.waitFor("the outbox to empty", outboxJS+`.then(b => b.length === 0)`)
 	u.waitFor("the status line saying saved", textOf("#sync-status")+` === `+saved)
 	if n := alerts(); n != before+1 {
 		t.Fatalf("the server has %d alerts after the outbox sent one, had %d", n, before)
@@ -293,7 +318,7 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 		t.Errorf("the form offers the key of the alert already sent (%s) for a new alert: the server would answer the old one and drop the new", key1)
 	}
 	u.do("set the second alert", chromedp.Click(chromedp.CSS(form+" button[type=submit]")))
-	u.waitFor("the outbox to retry the second alert", `(`+outboxJS+`).some(i => i.tries >= 1 && new URLSearchParams(i.body).get("note") === "Planned escape overheard")`)
+	u.waitFor("the outbox to retry the second alert", outboxJS+`.then(b => b.some(i => i.tries >= 2 && new URLSearchParams(i.body).get("note") === "Planned escape overheard"))`)
 	if n := px.swallowedAnswers(); n < 2 {
 		t.Errorf("%d answers were lost, want the first and at least one retry", n)
 	}
@@ -308,12 +333,12 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 	if n := alerts(); n != before+2 {
 		t.Fatalf("the server has %d alerts after the second reached it (retried, answers lost), want %d", n, before+2)
 	}
-	if got := u.text("#sync-status"); got != unsent {
+	if got := u.text("#sync-status .sync-msg"); got != unsent {
 		t.Errorf("with the answer lost the status line says %q, want %q", got, unsent)
 	}
 
 	px.set(forward)
-	u.waitFor("the outbox to empty", `(`+outboxJS+`).length === 0`)
+	u.waitFor("the outbox to empty", outboxJS+`.then(b => b.length === 0)`)
 	u.waitFor("the status line saying saved", textOf("#sync-status")+` === `+saved)
 	if n := alerts(); n != before+2 {
 		t.Errorf("the server has %d alerts after all retries, want exactly %d", n, before+2)
@@ -332,6 +357,9 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 		t.Errorf("after the reload the alert form is refilled with %q, an alert the server already has", v)
 	}
 	if drafts := js[[]string](u, `Object.keys(localStorage).filter(k => k.includes(":draft:alert-"))`); len(drafts) != 0 {
-		t.Errorf("drafts of saved alerts linger in local storage: %v", drafts)
+		t.Errorf("drafts of saved alerts linger in the localStorage journal: %v", drafts)
+	}
+	if drafts := js[[]string](u, `(`+idbAll("drafts")+`).then(ds => ds.map(d => d.key).filter(k => k.includes(":draft:alert-")))`); len(drafts) != 0 {
+		t.Errorf("drafts of saved alerts linger in IndexedDB: %v", drafts)
 	}
 }

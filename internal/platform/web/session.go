@@ -34,11 +34,42 @@ func (s *Server) RegisterBase() {
 	s.Handle(Route{Method: "POST", Pattern: "/lang", Scope: ScopePublic, Summary: "Choose the interface language", Handle: s.setLang})
 	s.Handle(Route{Method: "GET", Pattern: "/healthz", Scope: ScopePublic, Summary: "Health: 200 when the database and the bus are usable", Handle: s.healthz})
 	s.Handle(Route{Method: "GET", Pattern: "/api/v1/me", Scope: ScopeStaff, Perm: access.Authenticated, API: true, Summary: "The caller's identity, role and caseload", Handle: s.me})
+	s.Handle(Route{Method: "GET", Pattern: "/session", Scope: ScopeStaff, Perm: access.Authenticated, Summary: "Who is signed in and the session's CSRF token, for the browser's outbox", Handle: s.sessionInfo})
 	static := http.StripPrefix("/assets/", http.FileServerFS(assets.FS))
 	s.mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		static.ServeHTTP(w, r)
 	}))
+	// The service worker that sends the browser's outbox. At the root, so
+	// its scope is the whole site; revalidated on every check, so a new
+	// version reaches the browsers with the binary.
+	s.mux.Handle("GET /sw.js", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, assets.FS, "sw.js")
+	}))
+}
+
+// SessionInfo is what GET /session answers: the signed-in user and the
+// session's CSRF token.
+type SessionInfo struct {
+	User string `json:"user"`
+	CSRF string `json:"csrf"`
+}
+
+// sessionInfo lets the browser's outbox sender — the service worker, which
+// has no page to read the token from — send a queued form under the session
+// it belongs to: it sends only the items of this user, with this token. The
+// token is no less secret than in every page: the session cookie is
+// SameSite=Strict, no CORS header lets another origin read the answer, and a
+// request the browser marks as coming from another site is refused. Bearer
+// tokens need no CSRF token and are refused on this route like on every
+// page.
+func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return apperr.New(apperr.Forbidden, "This is only answered to this site's own pages.")
+	}
+	p := PrincipalFrom(r.Context())
+	return WriteJSON(w, http.StatusOK, SessionInfo{User: p.ID, CSRF: p.CSRF})
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
