@@ -4,13 +4,23 @@ package app_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 
 	"github.com/custodia/custodia/internal/app/apptest"
@@ -361,5 +371,431 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 	}
 	if drafts := js[[]string](u, `(`+idbAll("drafts")+`).then(ds => ds.map(d => d.key).filter(k => k.includes(":draft:alert-")))`); len(drafts) != 0 {
 		t.Errorf("drafts of saved alerts linger in IndexedDB: %v", drafts)
+	}
+}
+
+// frontMode is what the front (an HTTP proxy before the app) does.
+type frontMode int32
+
+const (
+	frontForward    frontMode = iota // pass everything
+	frontCut                         // the network or the server is gone: connections are dropped
+	frontWritesDown                  // pages load, but every POST is answered 503 before it reaches the app
+)
+
+// front is an HTTP reverse proxy before the app, so a test can take the
+// server away from the browser while the app keeps running, and count the
+// POSTs that reached the app per path and Idempotency-Key.
+type front struct {
+	srv  *httptest.Server
+	mode atomic.Int32
+
+	mu      sync.Mutex
+	reached map[string]int
+}
+
+func startFront(t *testing.T, target string) *front {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &front{reached: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch frontMode(f.mode.Load()) {
+		case frontCut:
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		case frontWritesDown:
+			if r.Method == http.MethodPost {
+				http.Error(w, "The database is down.", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		if r.Method == http.MethodPost {
+			f.mu.Lock()
+			f.reached[r.URL.Path+" "+r.Header.Get("Idempotency-Key")]++
+			f.mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *front) URL() string     { return f.srv.URL }
+func (f *front) set(m frontMode) { f.mode.Store(int32(m)) }
+func (f *front) posts(path, key string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reached[path+" "+key]
+}
+
+// loginAt signs in through the sign-in form at base.
+func (u *ui) loginAt(base, user string) {
+	u.t.Helper()
+	u.do("open the sign-in page", chromedp.Navigate(base+"/login"))
+	u.do("sign in",
+		chromedp.SendKeys(chromedp.CSS("#f-username"), user),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), browserPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+	)
+	u.waitFor("the signed-in start page", `location.pathname !== "/login" && document.querySelector(".usermenu")`)
+}
+
+// openAlertForm opens a client's record at base and its alert form, with
+// the service worker running, and returns the form's selector.
+func (u *ui) openAlertForm(base, clientID string) string {
+	u.t.Helper()
+	form := `form[action="/clients/` + clientID + `/alerts"]`
+	u.do("open the record", chromedp.Navigate(base+"/clients/"+clientID))
+	u.waitFor("the alert form, ready", `document.readyState === "complete" && document.querySelector(`+jsQuote(form+` input[name=idempotency_key]`)+`).value`)
+	u.waitFor("the service worker, active", `navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))`)
+	u.do("open the alert form", chromedp.Click(chromedp.CSS(`section[aria-labelledby="h-alerts"] details > summary`)))
+	return form
+}
+
+// waitingItem is one line of the list of what waits on this device.
+type waitingItem struct {
+	Href  string `json:"href"`
+	Label string `json:"label"`
+	Facts string `json:"facts"`
+}
+
+const waitingJS = `[...document.querySelectorAll("#sync-status .sync-list li[data-id]")].map(li => ({href: li.querySelector("a").getAttribute("href"), label: li.querySelector("a").textContent, facts: li.querySelector(".sync-facts").textContent}))`
+
+// TestBrowserOfflineWaitingList: the server goes away and an officer sets
+// an alert. The status line says plainly that it is saved on this device
+// and will be sent automatically, and opens to a list of what waits: the
+// form and record, when it was saved, how many tries. A reload while the
+// server still cannot store anything loses nothing — the list is back, the
+// alert is still kept, its draft under the same Idempotency-Key. When the
+// server is back the alert is stored exactly once (rows counted on the
+// server, POSTs counted on the way) and nothing of it lingers.
+func TestBrowserOfflineWaitingList(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	browserStaff(t, a, "manager", access.UnitManager, w.instIn)
+	fr := startFront(t, a.URL())
+	u := newUI(t, a)
+	u.loginAt(fr.URL(), "manager")
+
+	page := "/clients/" + w.clientIn
+	alertsPath := page + "/alerts"
+	alerts := func() int { return countRows(t, a, `SELECT COUNT(*) FROM alerts WHERE client_id = $1`, w.clientIn) }
+	unsent := strings.Replace(i18n.T("en", "sync.unsent"), "%d", "1", 1)
+	form := u.openAlertForm(fr.URL(), w.clientIn)
+	heading := u.text(`section[aria-labelledby="h-alerts"] h2`)
+	before := alerts()
+
+	fr.set(frontCut)
+	key := js[string](u, `document.querySelector(`+jsQuote(form+` input[name=idempotency_key]`)+`).value`)
+	u.choose("#alert-kind", "Medical")
+	u.do("type the note", chromedp.SendKeys(chromedp.CSS("#alert-note"), "Allergic to penicillin"))
+	u.do("set the alert", chromedp.Click(chromedp.CSS(form+" button[type=submit]")))
+	u.waitFor("the status line saying the alert is saved on this device", textOf("#sync-status .sync-msg")+` === `+jsQuote(unsent))
+	if !strings.HasPrefix(unsent, "Saved on this device — will be sent automatically") {
+		t.Errorf("the status line says %q", unsent)
+	}
+	check := func(when string, minTries int) {
+		t.Helper()
+		list := js[[]waitingItem](u, waitingJS)
+		if len(list) != 1 {
+			t.Fatalf("%s: the list of what waits has %d lines: %+v", when, len(list), list)
+		}
+		it := list[0]
+		t.Logf("%s, the list says: %s%s", when, it.Label, it.Facts)
+		if it.Href != page || !strings.Contains(it.Label, heading) || !strings.Contains(it.Label, "Åke Lindqvist") {
+			t.Errorf("%s: the waiting alert is listed as %+v, want a link to %s naming %q and the client", when, it, page, heading)
+		}
+		tries := regexp.MustCompile(`tries: (\d+)`).FindStringSubmatch(it.Facts)
+		if !strings.Contains(it.Facts, "saved ") || !strings.Contains(it.Facts, "next try ") || tries == nil {
+			t.Errorf("%s: the waiting alert's facts: %q", when, it.Facts)
+		} else if n, _ := strconv.Atoi(tries[1]); n < minTries {
+			t.Errorf("%s: %d tries listed, want at least %d", when, n, minTries)
+		}
+	}
+	check("offline", 1)
+	// The list opens from the status line, with the keyboard too.
+	u.do("open the list", chromedp.Focus(chromedp.CSS("#sync-status summary")), chromedp.KeyEvent("\r"))
+	if !js[bool](u, `document.querySelector("#sync-status details").open && document.querySelector("#sync-status .sync-list").getBoundingClientRect().height > 0`) {
+		t.Error("the list of what waits does not open from the status line")
+	}
+
+	// The server is up again but cannot store anything; the officer reloads.
+	fr.set(frontWritesDown)
+	u.do("reload", chromedp.Reload())
+	u.waitFor("the reloaded record", `document.readyState === "complete" && document.querySelector("#alert-note")`)
+	u.waitFor("the status line after the reload", textOf("#sync-status .sync-msg")+` === `+jsQuote(unsent))
+	u.waitFor("a retry refused by the server that cannot store", outboxJS+`.then(b => b.length === 1 && b[0].tries >= 2)`)
+	check("after the reload", 2)
+	if got := js[string](u, `document.querySelector(`+jsQuote(form+` input[name=idempotency_key]`)+`).value`); got != key {
+		t.Errorf("after the reload the form's key is %s, want the queued alert's %s: sending the form again would store it twice", got, key)
+	}
+	if n := alerts(); n != before {
+		t.Fatalf("the server has %d alerts while it could not store, had %d", n, before)
+	}
+	if n := fr.posts(alertsPath, key); n != 0 {
+		t.Fatalf("%d copies reached the app while it was down", n)
+	}
+
+	fr.set(frontForward)
+	u.waitLonger("the outbox to empty", outboxJS+`.then(b => b.length === 0)`, 45*time.Second)
+	u.waitFor("the status line saying saved", textOf("#sync-status")+` === `+jsQuote(i18n.T("en", "sync.saved")))
+	if n := alerts(); n != before+1 {
+		t.Errorf("the server has %d alerts, want exactly %d", n, before+1)
+	}
+	if n := fr.posts(alertsPath, key); n != 1 {
+		t.Errorf("%d requests with the alert's key reached the app, want 1", n)
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM alerts WHERE client_id = $1 AND note = $2`, w.clientIn, "Allergic to penicillin"); n != 1 {
+		t.Errorf("the alert is stored %d times", n)
+	}
+	if v := js[string](u, `document.querySelector("#alert-note").value`); v != "" {
+		t.Errorf("after the server has the alert the form still shows %q", v)
+	}
+	if drafts := js[[]string](u, `(`+idbAll("drafts")+`).then(ds => ds.map(d => d.key).filter(k => k.includes(":draft:alert-")))`); len(drafts) != 0 {
+		t.Errorf("drafts of the saved alert linger in IndexedDB: %v", drafts)
+	}
+}
+
+// sitePages lists the tabs open on base.
+func sitePages(t *testing.T, ctx context.Context, base string) []string {
+	t.Helper()
+	ts, err := chromedp.Targets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ti := range ts {
+		if ti.Type == "page" && strings.HasPrefix(ti.URL, base) {
+			out = append(out, ti.URL)
+		}
+	}
+	return out
+}
+
+// TestBrowserOfflineWorkerSendsAfterTabClosed: the page that queued an
+// alert is closed while the server is gone; no page of the site is open
+// when it comes back, and the service worker delivers the alert, once.
+// Then the same with the worker stopped as well (as the browser stops idle
+// workers): the browser's Background Sync event starts it, and it sends
+// the alert with a CSRF token of its own from GET /session. Chromium
+// retries a failed sync only minutes later, so the test fires that event
+// itself through the DevTools protocol.
+func TestBrowserOfflineWorkerSendsAfterTabClosed(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	browserStaff(t, a, "manager", access.UnitManager, w.instIn)
+	fr := startFront(t, a.URL())
+	u := newUI(t, a)
+	u.loginAt(fr.URL(), "manager")
+	// The first tab stays open, off the site, to drive the browser.
+	u.do("leave the site", chromedp.Navigate("about:blank"))
+
+	alertsPath := "/clients/" + w.clientIn + "/alerts"
+	alerts := func() int { return countRows(t, a, `SELECT COUNT(*) FROM alerts WHERE client_id = $1`, w.clientIn) }
+	unsent := strings.Replace(i18n.T("en", "sync.unsent"), "%d", "1", 1)
+	before := alerts()
+
+	// queueInTab sets an alert in a new tab while the server is gone and
+	// closes the tab; it returns the alert's Idempotency-Key.
+	queueInTab := func(note string) string {
+		t.Helper()
+		tctx, cancel := chromedp.NewContext(u.ctx)
+		// The tab lives as long as the context of its first action.
+		if err := chromedp.Do(tctx); err != nil {
+			t.Fatal(err)
+		}
+		tab := &ui{t: t, ctx: tctx, a: a}
+		form := tab.openAlertForm(fr.URL(), w.clientIn)
+		fr.set(frontCut)
+		tab.choose("#alert-kind", "Medical")
+		tab.do("type the note", chromedp.SendKeys(chromedp.CSS("#alert-note"), note))
+		tab.do("set the alert", chromedp.Click(chromedp.CSS(form+" button[type=submit]")))
+		tab.waitFor("the status line saying the alert is saved on this device", textOf("#sync-status .sync-msg")+` === `+jsQuote(unsent))
+		box := js[[]outboxItem](tab, outboxJS)
+		if len(box) != 1 {
+			t.Fatalf("the outbox holds %+v, want the alert", box)
+		}
+		cancel()
+		if err := chromedp.Cancel(tctx); err != nil && err != context.Canceled {
+			t.Logf("close the tab: %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for len(sitePages(t, u.ctx, fr.URL())) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the tab did not close: %v", sitePages(t, u.ctx, fr.URL()))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return box[0].ID
+	}
+	waitServer := func(what string, cond func() bool, timeout time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: timed out", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	// 1. The worker keeps retrying after the tab is gone.
+	key1 := queueInTab("Diabetic, insulin at 08")
+	time.Sleep(time.Second) // the server stays away a little longer
+	if n := alerts(); n != before {
+		t.Fatalf("the server has %d alerts while cut off, had %d", n, before)
+	}
+	fr.set(frontForward)
+	waitServer("the worker to deliver the alert", func() bool { return alerts() == before+1 }, 60*time.Second)
+	if open := sitePages(t, u.ctx, fr.URL()); len(open) != 0 {
+		t.Errorf("a page of the site was open while the alert was delivered: %v", open)
+	}
+	time.Sleep(2 * time.Second) // time for a duplicate to show
+	if n := alerts(); n != before+1 {
+		t.Errorf("the server has %d alerts, want exactly %d", n, before+1)
+	}
+	if n := fr.posts(alertsPath, key1); n != 1 {
+		t.Errorf("%d requests with the alert's key reached the app, want 1", n)
+	}
+
+	// 2. The worker is stopped too; a Background Sync event starts it.
+	ectx, cancelEvents := context.WithTimeout(u.ctx, stepTimeout)
+	defer cancelEvents()
+	evs := chromedp.Events(ectx, serviceworker.WorkerRegistrationUpdated)
+	if _, err := chromedp.Call(u.ctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	var regID serviceworker.RegistrationID
+	for ev, err := range evs {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range ev.Registrations {
+			if strings.HasPrefix(r.ScopeURL, fr.URL()) && !r.IsDeleted {
+				regID = r.RegistrationID
+			}
+		}
+		if regID != "" {
+			break
+		}
+	}
+	cancelEvents()
+	key2 := queueInTab("Epileptic, see the plan")
+	if _, err := chromedp.Call(u.ctx, serviceworker.StopAllWorkers, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	fr.set(frontForward)
+	time.Sleep(2 * time.Second)
+	if n := alerts(); n != before+1 {
+		t.Fatalf("with no page and the worker stopped something sent the alert: %d alerts, want %d", n, before+1)
+	}
+	if _, err := chromedp.Call(u.ctx, serviceworker.DispatchSyncEvent, serviceworker.DispatchSyncEventParams{
+		Origin: fr.URL(), RegistrationID: regID, Tag: "custodia-outbox"}); err != nil {
+		t.Fatal(err)
+	}
+	waitServer("the woken worker to deliver the alert", func() bool { return alerts() == before+2 }, 30*time.Second)
+	time.Sleep(2 * time.Second)
+	if n := alerts(); n != before+2 {
+		t.Errorf("the server has %d alerts, want exactly %d", n, before+2)
+	}
+	if n := fr.posts(alertsPath, key2); n != 1 {
+		t.Errorf("%d requests with the second alert's key reached the app, want 1", n)
+	}
+	if open := sitePages(t, u.ctx, fr.URL()); len(open) != 0 {
+		t.Errorf("a page of the site was open while the alert was delivered: %v", open)
+	}
+}
+
+// TestBrowserOfflineDraftsInIndexedDB: what an officer types is kept in
+// the browser's IndexedDB (read back here directly), and the synchronous
+// localStorage journal that covers the moment before IndexedDB commits is
+// emptied once it has; a reload restores the draft. Then the device is one
+// that ran the earlier version, which kept everything in localStorage: a
+// draft, an alert queued by this officer and one queued by another
+// officer. The first load moves them all into IndexedDB; this officer's
+// alert is sent, once, with a fresh CSRF token (the stored one is stale);
+// the other officer's waits for them; the draft is there to continue.
+func TestBrowserOfflineDraftsInIndexedDB(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	manager := browserStaff(t, a, "manager", access.UnitManager, w.instIn)
+	u := newUI(t, a)
+	u.login("manager")
+	type draft struct {
+		Key  string     `json:"key"`
+		User string     `json:"user"`
+		F    [][]string `json:"f"`
+		K    string     `json:"k"`
+	}
+	alertDrafts := func() []draft {
+		var out []draft
+		for _, d := range js[[]draft](u, idbAll("drafts")) {
+			if strings.Contains(d.Key, ":draft:alert-"+w.clientIn+":") {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+
+	u.openAlertForm(a.URL(), w.clientIn)
+	u.choose("#alert-kind", "Medical")
+	u.do("type the note", chromedp.SendKeys(chromedp.CSS("#alert-note"), "Vegetarian, no pork"))
+	u.waitFor("the draft in IndexedDB", `(`+idbAll("drafts")+`).then(ds => ds.some(d => d.key.includes(":draft:alert-") && d.f.some(p => p[0] === "note" && p[1] === "Vegetarian, no pork")))`)
+	u.waitFor("the journal emptied", `!Object.keys(localStorage).some(k => k.includes(":draft:alert-"))`)
+	if ds := alertDrafts(); len(ds) != 1 || ds[0].User != manager {
+		t.Errorf("the alert form's drafts in IndexedDB: %+v, want one of user %s", ds, manager)
+	}
+	u.do("reload", chromedp.Reload())
+	u.waitFor("the draft restored", `document.querySelector("#alert-note") && document.querySelector("#alert-note").value === "Vegetarian, no pork"`)
+	if v := js[string](u, `document.querySelector("#alert-kind").value`); v != "medical" {
+		t.Errorf("after the reload the kind is %q, want medical from the draft", v)
+	}
+
+	// The device ran the earlier version: everything is in localStorage.
+	alertsURL := a.URL() + "/clients/" + w.clientIn + "/alerts"
+	mineKey, theirsKey := "0190c0de-0000-7000-8000-000000000001", "0190c0de-0000-7000-8000-000000000002"
+	legacyItem := func(key, note string) map[string]any {
+		return map[string]any{"id": key, "url": alertsURL, "page": "/clients/" + w.clientIn, "keep": "", "tries": 3, "next": 0,
+			"body": url.Values{"csrf": {"stale-token"}, "kind": {"medical"}, "note": {note}, "idempotency_key": {key}}.Encode()}
+	}
+	seed, _ := json.Marshal(map[string]any{
+		"custodia:" + manager + ":outbox":                        []any{legacyItem(mineKey, "Queued before the upgrade")},
+		"custodia:someone-else:outbox":                           []any{legacyItem(theirsKey, "Queued by someone else")},
+		"custodia:" + manager + ":draft:client-new:/clients/new": map[string]any{"t": 1, "f": [][]string{{"given_name", "Legacy"}, {"family_name", "Draftsson"}}},
+	})
+	js[chromedp.Void](u, `(() => { const s = `+string(seed)+`; for (const k in s) localStorage.setItem(k, JSON.stringify(s[k])); })()`)
+	stored := func(note string) int {
+		return countRows(t, a, `SELECT COUNT(*) FROM alerts WHERE client_id = $1 AND note = $2`, w.clientIn, note)
+	}
+	u.do("load a page", chromedp.Navigate(a.URL()+"/clients"))
+	u.waitFor("the journal folded into IndexedDB", `!Object.keys(localStorage).some(k => k.endsWith(":outbox") || k.includes(":draft:client-new:"))`)
+	u.waitLonger("the upgraded alert to be sent", outboxJS+`.then(b => b.length === 0)`, 30*time.Second)
+	if n := stored("Queued before the upgrade"); n != 1 {
+		t.Errorf("the alert queued before the upgrade is stored %d times, want 1", n)
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM idempotency WHERE key = $1 AND status <> 0`, mineKey); n != 1 {
+		t.Errorf("the server has no answer for the upgraded alert's key")
+	}
+	others := js[[]outboxItem](u, `(`+idbAll("outbox")+`).then(b => b.filter(i => i.user === "someone-else"))`)
+	if len(others) != 1 || others[0].ID != theirsKey {
+		t.Errorf("the other officer's queued alert in IndexedDB: %+v, want it kept for them", others)
+	}
+	if n := stored("Queued by someone else"); n != 0 {
+		t.Errorf("another officer's queued alert was sent under this officer's session (%d stored)", n)
+	}
+	u.do("open the registration form", chromedp.Navigate(a.URL()+"/clients/new"))
+	u.waitFor("the upgraded draft restored", `document.querySelector("#f-given_name") && document.querySelector("#f-given_name").value === "Legacy"`)
+	if v := js[string](u, `document.querySelector("#f-family_name").value`); v != "Draftsson" {
+		t.Errorf("the upgraded draft's family name: %q", v)
+	}
+	time.Sleep(time.Second)
+	if n := stored("Queued before the upgrade"); n != 1 {
+		t.Errorf("the alert queued before the upgrade is stored %d times after another page load, want 1", n)
 	}
 }

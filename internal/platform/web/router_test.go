@@ -371,3 +371,55 @@ func TestCSRF(t *testing.T) {
 		t.Fatalf("oversize form: %d, want 413", res.StatusCode)
 	}
 }
+
+// TestSessionInfo: GET /session tells the browser's outbox sender (the
+// service worker, which has no page) who is signed in and the session's
+// CSRF token — to the session's own cookie, from this site only. It is no
+// way round CSRF: without the cookie it answers nothing, another site's
+// request is refused, a bearer token (which needs no CSRF token) is
+// refused as on every page, and the service worker it serves is scoped to
+// the whole site.
+func TestSessionInfo(t *testing.T) {
+	f := newFixture(t)
+	ctx := audit.WithActor(context.Background(), audit.System)
+	st, err := f.acc.CreateStaff(ctx, access.NewStaff{Username: "cw", DisplayName: "Case Worker", Role: access.CaseWorker, Caseload: []string{"*"}, Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _, err := f.acc.Login(context.Background(), "cw", "correct horse battery", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := "custodia_session=" + sess.Token
+
+	res, body := f.do(t, "GET", "/session", "", "", "Cookie", cookie, "Sec-Fetch-Site", "same-origin")
+	var got web.SessionInfo
+	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &got) != nil || got.User != st.ID || got.CSRF != sess.CSRF {
+		t.Fatalf("GET /session with the cookie: %d %s, want user %s and the session's token", res.StatusCode, body, st.ID)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("GET /session is cacheable: Cache-Control %q", cc)
+	}
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("GET /session lets another origin read it")
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		if res, body := f.do(t, "GET", "/session", "", "", "Cookie", cookie, "Sec-Fetch-Site", site); res.StatusCode != 403 || json.Unmarshal([]byte(body), &web.SessionInfo{}) == nil {
+			t.Errorf("GET /session from a %s request: %d %.80s, want a 403 page", site, res.StatusCode, body)
+		}
+	}
+	if res, body := f.do(t, "GET", "/session", "", ""); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") || strings.Contains(body, "csrf") {
+		t.Errorf("GET /session without a session: %d %s, want a redirect to sign in", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, _ := f.do(t, "GET", "/session", f.token(t, access.CaseWorker, "*"), ""); res.StatusCode != 403 {
+		t.Errorf("GET /session with a bearer token: %d, want 403", res.StatusCode)
+	}
+
+	res, body = f.do(t, "GET", "/sw.js", "", "")
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), "javascript") || !strings.Contains(body, "importScripts('/assets/custodia-outbox.js')") {
+		t.Fatalf("GET /sw.js: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("GET /sw.js: Cache-Control %q, want no-cache", cc)
+	}
+}
