@@ -387,8 +387,9 @@ const (
 // server away from the browser while the app keeps running, and count the
 // POSTs that reached the app per path and Idempotency-Key.
 type front struct {
-	srv  *httptest.Server
-	mode atomic.Int32
+	srv      *httptest.Server
+	mode     atomic.Int32
+	noWorker atomic.Bool // /sw.js is not found: the page must send by itself
 
 	mu      sync.Mutex
 	reached map[string]int
@@ -403,6 +404,10 @@ func startFront(t *testing.T, target string) *front {
 	f := &front{reached: map[string]int{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sw.js" && f.noWorker.Load() {
+			http.NotFound(w, r)
+			return
+		}
 		switch frontMode(f.mode.Load()) {
 		case frontCut:
 			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
@@ -447,13 +452,21 @@ func (u *ui) loginAt(base, user string) {
 }
 
 // openAlertForm opens a client's record at base and its alert form, with
-// the service worker running, and returns the form's selector.
-func (u *ui) openAlertForm(base, clientID string) string {
+// the service worker running (or, without worker, with none registered),
+// and returns the form's selector.
+func (u *ui) openAlertForm(base, clientID string, worker bool) string {
 	u.t.Helper()
 	form := `form[action="/clients/` + clientID + `/alerts"]`
 	u.do("open the record", chromedp.Navigate(base+"/clients/"+clientID))
 	u.waitFor("the alert form, ready", `document.readyState === "complete" && document.querySelector(`+jsQuote(form+` input[name=idempotency_key]`)+`).value`)
-	u.waitFor("the service worker, active", `navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))`)
+	if worker {
+		u.waitFor("the service worker, active", `navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))`)
+	} else {
+		time.Sleep(300 * time.Millisecond) // the page's attempt to register it
+		if js[bool](u, `navigator.serviceWorker.getRegistration().then(r => !!r)`) {
+			u.t.Fatal("a service worker is registered although /sw.js is not there")
+		}
+	}
 	u.do("open the alert form", chromedp.Click(chromedp.CSS(`section[aria-labelledby="h-alerts"] details > summary`)))
 	return form
 }
@@ -474,12 +487,25 @@ const waitingJS = `[...document.querySelectorAll("#sync-status .sync-list li[dat
 // server still cannot store anything loses nothing — the list is back, the
 // alert is still kept, its draft under the same Idempotency-Key. When the
 // server is back the alert is stored exactly once (rows counted on the
-// server, POSTs counted on the way) and nothing of it lingers.
+// server, POSTs counted on the way) and nothing of it lingers. The same
+// holds where no service worker runs (plain http off localhost): then the
+// page sends by itself.
 func TestBrowserOfflineWaitingList(t *testing.T) {
+	for _, worker := range []bool{true, false} {
+		name := "worker"
+		if !worker {
+			name = "page"
+		}
+		t.Run(name, func(t *testing.T) { testWaitingList(t, worker) })
+	}
+}
+
+func testWaitingList(t *testing.T, worker bool) {
 	a := apptest.Start(t)
 	w := buildWorld(t, a)
 	browserStaff(t, a, "manager", access.UnitManager, w.instIn)
 	fr := startFront(t, a.URL())
+	fr.noWorker.Store(!worker)
 	u := newUI(t, a)
 	u.loginAt(fr.URL(), "manager")
 
@@ -487,7 +513,7 @@ func TestBrowserOfflineWaitingList(t *testing.T) {
 	alertsPath := page + "/alerts"
 	alerts := func() int { return countRows(t, a, `SELECT COUNT(*) FROM alerts WHERE client_id = $1`, w.clientIn) }
 	unsent := strings.Replace(i18n.T("en", "sync.unsent"), "%d", "1", 1)
-	form := u.openAlertForm(fr.URL(), w.clientIn)
+	form := u.openAlertForm(fr.URL(), w.clientIn, worker)
 	heading := u.text(`section[aria-labelledby="h-alerts"] h2`)
 	before := alerts()
 
@@ -611,7 +637,7 @@ func TestBrowserOfflineWorkerSendsAfterTabClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		tab := &ui{t: t, ctx: tctx, a: a}
-		form := tab.openAlertForm(fr.URL(), w.clientIn)
+		form := tab.openAlertForm(fr.URL(), w.clientIn, true)
 		fr.set(frontCut)
 		tab.choose("#alert-kind", "Medical")
 		tab.do("type the note", chromedp.SendKeys(chromedp.CSS("#alert-note"), note))
@@ -743,7 +769,7 @@ func TestBrowserOfflineDraftsInIndexedDB(t *testing.T) {
 		return out
 	}
 
-	u.openAlertForm(a.URL(), w.clientIn)
+	u.openAlertForm(a.URL(), w.clientIn, true)
 	u.choose("#alert-kind", "Medical")
 	u.do("type the note", chromedp.SendKeys(chromedp.CSS("#alert-note"), "Vegetarian, no pork"))
 	u.waitFor("the draft in IndexedDB", `(`+idbAll("drafts")+`).then(ds => ds.some(d => d.key.includes(":draft:alert-") && d.f.some(p => p[0] === "note" && p[1] === "Vegetarian, no pork")))`)
@@ -797,5 +823,59 @@ func TestBrowserOfflineDraftsInIndexedDB(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := stored("Queued before the upgrade"); n != 1 {
 		t.Errorf("the alert queued before the upgrade is stored %d times after another page load, want 1", n)
+	}
+}
+
+// TestBrowserOfflineRefusedStaysVisible: an alert queued while the server
+// was away turns out to be one the server refuses (no kind chosen). It is
+// not dropped: the status line says so, the list opens by itself with a
+// link back to the record, and there the form is filled in again to be
+// corrected; the corrected alert is a new request and is stored once.
+func TestBrowserOfflineRefusedStaysVisible(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	browserStaff(t, a, "manager", access.UnitManager, w.instIn)
+	fr := startFront(t, a.URL())
+	u := newUI(t, a)
+	u.loginAt(fr.URL(), "manager")
+	page := "/clients/" + w.clientIn
+	form := u.openAlertForm(fr.URL(), w.clientIn, true)
+	note := "Threatened staff on the wing"
+	stored := func() int {
+		return countRows(t, a, `SELECT COUNT(*) FROM alerts WHERE client_id = $1 AND note = $2`, w.clientIn, note)
+	}
+
+	fr.set(frontCut)
+	u.do("type the note, no kind", chromedp.SendKeys(chromedp.CSS("#alert-note"), note))
+	u.do("set the alert", chromedp.Click(chromedp.CSS(form+" button[type=submit]")))
+	u.waitFor("the alert kept", outboxJS+`.then(b => b.length === 1)`)
+	key := js[[]outboxItem](u, outboxJS)[0].ID
+	fr.set(frontForward)
+	u.waitLonger("the server's refusal", outboxJS+`.then(b => b.length === 1 && b[0].rejected === 422)`, 30*time.Second)
+	rejected := strings.Replace(i18n.T("en", "sync.rejected"), "%d", "1", 1)
+	u.waitFor("the status line saying it was not accepted", textOf("#sync-status .sync-msg")+` === `+jsQuote(rejected))
+	if !js[bool](u, `document.querySelector("#sync-status details").open`) {
+		t.Error("the list with the refused alert is closed; its link back to the form is hidden")
+	}
+	list := js[[]waitingItem](u, waitingJS)
+	if len(list) != 1 || list[0].Href != page || !strings.Contains(list[0].Facts, "not accepted (422)") {
+		t.Fatalf("the list: %+v, want the refused alert linking to %s", list, page)
+	}
+	if n := stored(); n != 0 {
+		t.Fatalf("the refused alert is stored %d times", n)
+	}
+
+	u.do("follow the link back to the form", chromedp.Click(chromedp.CSS("#sync-status .sync-list a")))
+	u.waitFor("the form filled in again", `document.querySelector("#alert-note") && document.querySelector("#alert-note").value === `+jsQuote(note))
+	u.waitFor("the outbox emptied", outboxJS+`.then(b => b.length === 0)`)
+	if got := js[string](u, `document.querySelector(`+jsQuote(form+` input[name=idempotency_key]`)+`).value`); got == key {
+		t.Error("the form to correct carries the refused request's key")
+	}
+	u.do("open the alert form", chromedp.Click(chromedp.CSS(`section[aria-labelledby="h-alerts"] details > summary`)))
+	u.choose("#alert-kind", "Violence risk")
+	u.do("set the corrected alert", chromedp.Click(chromedp.CSS(form+" button[type=submit]")))
+	u.waitFor("the alert on the record", textOf(`section[aria-labelledby="h-alerts"] .alert-list`)+`.includes(`+jsQuote(note)+`)`)
+	if n := stored(); n != 1 {
+		t.Errorf("the corrected alert is stored %d times, want 1", n)
 	}
 }

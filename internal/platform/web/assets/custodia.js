@@ -150,7 +150,11 @@
       var ul = document.createElement('ul'); ul.className = 'sync-list'; ul.setAttribute('aria-live', 'off');
       det.appendChild(ul);
       el.appendChild(det);
+      sum.addEventListener('click', function () { det.setAttribute('data-toggled', ''); });
     }
+    // A refusal must not go unseen: its link back to the form shows until
+    // the user closes the list.
+    if (rejected.length && !det.hasAttribute('data-toggled')) det.open = true;
     var line = [];
     if (rejected.length) line.push(text('rejected', '%d not accepted by the server — open the form and check', rejected.length));
     if (waiting) line.push(text('unsent', 'Saved on this device — will be sent automatically (%d waiting)', waiting));

@@ -27,7 +27,7 @@ importScripts('/assets/custodia-outbox.js');
 
   // The session as the last page that asked knew it ({user, csrf}); the
   // sender asks GET /session when there is none or it turned out stale.
-  var hint = null;
+  var hint = null, stale = {};
   var running = null, deadline = 0, wake = null;
   function sleep(ms) {
     return new Promise(function (resolve) {
@@ -44,7 +44,8 @@ importScripts('/assets/custodia-outbox.js');
     var loop = function () {
       wake = null;
       return O.flush(hint).then(function (s) {
-        if (s && s.stale) hint = null;
+        // A token the server refused is not taken from a page again.
+        if (s && s.stale && hint) { stale[hint.csrf] = true; hint = null; }
         if (!s || s.auth || !s.left) return s;
         var wait = Math.max(0, s.next - Date.now()) + 50;
         if (Date.now() + wait > deadline) return s;
@@ -65,7 +66,7 @@ importScripts('/assets/custodia-outbox.js');
 
   self.addEventListener('message', function (e) {
     if (!e.data || e.data.type !== 'flush') return;
-    if (e.data.user && e.data.csrf) hint = { user: e.data.user, csrf: e.data.csrf };
+    if (e.data.user && e.data.csrf && !stale[e.data.csrf]) hint = { user: e.data.user, csrf: e.data.csrf };
     e.waitUntil(limited(BUDGET));
   });
 
