@@ -557,6 +557,7 @@ func testWaitingList(t *testing.T, worker bool) {
 	u.waitFor("the reloaded record", `document.readyState === "complete" && document.querySelector("#alert-note")`)
 	u.waitFor("the status line after the reload", textOf("#sync-status .sync-msg")+` === `+jsQuote(unsent))
 	u.waitFor("a retry refused by the server that cannot store", outboxJS+`.then(b => b.length === 1 && b[0].tries >= 2)`)
+	u.waitFor("the list to show the retry", waitingJS+`.some(i => /tries: ([2-9]|\d\d)/.test(i.facts))`)
 	check("after the reload", 2)
 	if got := js[string](u, `document.querySelector(`+jsQuote(form+` input[name=idempotency_key]`)+`).value`); got != key {
 		t.Errorf("after the reload the form's key is %s, want the queued alert's %s: sending the form again would store it twice", got, key)
