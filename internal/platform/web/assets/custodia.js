@@ -239,9 +239,11 @@
     });
   }
   // Fill only what the server left empty: what the server rendered (an error
-  // re-render, a record being edited) is newer than any draft.
+  // re-render, a record being edited) is newer than any draft. Restoring
+  // reads IndexedDB, so it comes after the page's other scripts have
+  // started: each field filled fires "input", as if typed, for them.
   function fill(form, pairs) {
-    var restored = false, seen = {}; // seen: repeated names (aliases) fill in order
+    var seen = {}, filled = []; // seen: repeated names (aliases) fill in order
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!keepable(el)) return;
       var vals = pairs.filter(function (p) { return p[0] === el.name; }).map(function (p) { return p[1]; });
@@ -249,17 +251,18 @@
       if (el.type === 'checkbox' || el.type === 'radio') {
         var group = form.querySelectorAll('[name="' + CSS.escape(el.name) + '"]');
         if (Array.prototype.some.call(group, function (g) { return g.defaultChecked; })) return;
-        if (vals.indexOf(el.value) >= 0 && !el.checked) { el.checked = true; restored = true; }
+        if (vals.indexOf(el.value) >= 0 && !el.checked) { el.checked = true; filled.push(el); }
       } else if (el.tagName === 'SELECT') {
         if (Array.prototype.some.call(el.options, function (o) { return o.defaultSelected; })) return;
         Array.prototype.forEach.call(el.options, function (o) { o.selected = vals.indexOf(o.value) >= 0; });
-        restored = true;
+        filled.push(el);
       } else {
         var n = seen[el.name] || 0; seen[el.name] = n + 1;
-        if (el.value === '' && vals[n]) { el.value = vals[n]; restored = true; }
+        if (el.value === '' && vals[n]) { el.value = vals[n]; filled.push(el); }
       }
     });
-    return restored;
+    filled.forEach(function (el) { el.dispatchEvent(new Event('input', { bubbles: true })); });
+    return filled.length > 0;
   }
   // clearDrafts forgets the draft exact, or every draft of the form keep.
   function clearDrafts(keep, exact) {
