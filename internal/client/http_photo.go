@@ -13,66 +13,27 @@ import (
 
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/i18n"
+	"github.com/custodia/custodia/internal/platform/imagecheck"
 	"github.com/custodia/custodia/internal/platform/web"
 )
 
 // photoMaxBody is the body limit of the photo routes: the photo and room
 // for the multipart framing and the form's other fields.
-const photoMaxBody = MaxPhotoBytes + 64<<10
+const photoMaxBody = imagecheck.MaxBody
 
 func photoTooLarge() error { return apperr.New(apperr.TooLarge, msgPhotoTooLarge) }
 
-// photo serves the person's photo (page and API). It is never cached: the
-// image is special-category data and every fetch is an audited read.
+// photo serves the person's photo (page and API).
 func (h *Handlers) photo(w http.ResponseWriter, r *http.Request) error {
 	p, data, err := h.Client.Photo(r.Context(), clientID(r))
 	if err != nil {
 		return err
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", p.ContentType)
-	hd.Set("Content-Length", strconv.Itoa(len(data)))
-	hd.Set("Cache-Control", "private, no-store")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	hd.Set("Content-Disposition", `inline; filename="photo`+map[string]string{"image/jpeg": ".jpg", "image/png": ".png"}[p.ContentType]+`"`)
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = w.Write(data)
-	return err
+	return imagecheck.Serve(w, r, p.ContentType, "photo", data)
 }
 
 // formPhoto reads the uploaded file of the photo form.
-func formPhoto(r *http.Request) ([]byte, error) {
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return nil, apperr.Field("photo", msgPhotoTooLarge)
-		case errors.Is(err, http.ErrNotMultipart):
-			return nil, apperr.Field("photo", msgPhotoRequired)
-		}
-		return nil, apperr.Field("photo", "The upload could not be read.")
-	}
-	f, fh, err := r.FormFile("photo")
-	if err != nil {
-		return nil, apperr.Field("photo", msgPhotoRequired)
-	}
-	defer f.Close()
-	if fh.Size > MaxPhotoBytes {
-		return nil, apperr.Field("photo", msgPhotoTooLarge)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxPhotoBytes+1))
-	if err != nil {
-		return nil, apperr.Field("photo", "The upload could not be read.")
-	}
-	if len(data) > MaxPhotoBytes {
-		return nil, apperr.Field("photo", msgPhotoTooLarge)
-	}
-	return data, nil
-}
+func formPhoto(r *http.Request) ([]byte, error) { return imagecheck.FromForm(r, "photo") }
 
 // formVersion is the record version a photo form was opened at. It is
 // required here because the photo service treats a missing version (0)

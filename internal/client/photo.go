@@ -3,34 +3,23 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
-	_ "image/jpeg" // registers the JPEG decoder for image.DecodeConfig
-	_ "image/png"  // registers the PNG decoder for image.DecodeConfig
 	"time"
 
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/events"
+	"github.com/custodia/custodia/internal/platform/imagecheck"
 )
 
-// Photo limits. A photo is a JPEG or PNG of at most MaxPhotoBytes whose
-// sides are photoMinSide to photoMaxSide pixels and at most photoMaxRatio
-// times as long as each other.
+// Photo limits (the image rules are imagecheck's).
 const (
-	MaxPhotoBytes  = 2 << 20
-	photoMinSide   = 32
-	photoMaxSide   = 8000
-	photoMaxRatio  = 4
+	MaxPhotoBytes  = imagecheck.MaxBytes
 	photoThumbSide = 120
 )
-
-// photoTypes maps the formats image.DecodeConfig names to the content
-// types a photo is stored and served as.
-var photoTypes = map[string]string{"jpeg": "image/jpeg", "png": "image/png"}
 
 // PhotoInfo describes a person's photo without its bytes.
 type PhotoInfo struct {
@@ -69,38 +58,15 @@ type PhotoChange struct {
 
 // Messages the web layer translates (msgRules) and tests compare.
 const (
-	msgPhotoRequired = "Choose a photo (JPEG or PNG)."
-	msgPhotoType     = "This is not a JPEG or PNG image."
-	msgPhotoTooLarge = "The photo is larger than 2 MiB; use a smaller one."
+	msgPhotoRequired = imagecheck.MsgRequired
+	msgPhotoType     = imagecheck.MsgType
+	msgPhotoTooLarge = imagecheck.MsgTooLarge
 	msgNoPhoto       = "This client has no photo."
 )
 
-// checkPhoto validates an uploaded image by decoding its header: it must
-// be a JPEG or PNG (whatever its name or declared type says), at most
-// MaxPhotoBytes, with the dimensions of a photo. declared, when not
-// empty, is the content type the sender named; it must match the image.
-// It returns the content type to store and serve.
+// checkPhoto validates an uploaded photo of a person (imagecheck.Check).
 func checkPhoto(data []byte, declared string) (string, image.Config, error) {
-	switch {
-	case len(data) == 0:
-		return "", image.Config{}, apperr.Field("photo", msgPhotoRequired)
-	case len(data) > MaxPhotoBytes:
-		return "", image.Config{}, apperr.Field("photo", msgPhotoTooLarge)
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	ct, ok := photoTypes[format]
-	if err != nil || !ok {
-		return "", image.Config{}, apperr.Field("photo", msgPhotoType)
-	}
-	w, h := cfg.Width, cfg.Height
-	if w < photoMinSide || h < photoMinSide || w > photoMaxSide || h > photoMaxSide || w > h*photoMaxRatio || h > w*photoMaxRatio {
-		return "", image.Config{}, apperr.Field("photo", fmt.Sprintf("The image is %d × %d pixels; a photo must be %d to %d pixels on each side, and neither side more than %d times the other.",
-			w, h, photoMinSide, photoMaxSide, photoMaxRatio))
-	}
-	if declared != "" && declared != ct {
-		return "", image.Config{}, apperr.Field("photo", fmt.Sprintf("The Content-Type says %s but the image is %s.", declared, ct))
-	}
-	return ct, cfg, nil
+	return imagecheck.Check(data, declared, "photo")
 }
 
 // SetPhoto puts a photo on the person's record, replacing any photo
