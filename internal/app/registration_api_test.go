@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"strings"
@@ -121,6 +123,35 @@ func TestRegistrationAPI(t *testing.T) {
 		t.Fatalf("%d registrations after retries", count())
 	}
 	one := base + "/" + first["id"].(string)
+
+	// A photo of the find, as the raw image; read back, never cached.
+	var img bytes.Buffer
+	if err := png.Encode(&img, image.NewRGBA(image.Rect(0, 0, 80, 60))); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", a.URL()+one+"/photos?caption=As+found", bytes.NewReader(img.Bytes()))
+	req.Header.Set("Authorization", "Bearer "+officer.token)
+	req.Header.Set("Content-Type", "image/png")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 || res.Header.Get("Location") == "" {
+		t.Fatalf("photo upload: %d", res.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", a.URL()+res.Header.Get("Location"), nil)
+	req.Header.Set("Authorization", "Bearer "+manager.token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !bytes.Equal(back, img.Bytes()) || res.Header.Get("Content-Type") != "image/png" || !strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
+		t.Errorf("photo read back: %d %s %s, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"), len(back))
+	}
+	_, first, _ = officer.call("GET", one, "", nil)
 	if status, p, _ := manager.call("POST", one+"/review", "", map[string]any{"version": 99, "decision": "accept"}); status != 409 {
 		t.Errorf("stale review: %d %v", status, p)
 	}

@@ -3,9 +3,6 @@
 package client
 
 import (
-	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,8 +17,6 @@ import (
 // photoMaxBody is the body limit of the photo routes: the photo and room
 // for the multipart framing and the form's other fields.
 const photoMaxBody = imagecheck.MaxBody
-
-func photoTooLarge() error { return apperr.New(apperr.TooLarge, msgPhotoTooLarge) }
 
 // photo serves the person's photo (page and API).
 func (h *Handlers) photo(w http.ResponseWriter, r *http.Request) error {
@@ -92,24 +87,13 @@ func ifMatch(r *http.Request) (int, error) {
 
 // apiPutPhoto sets or replaces the photo from the raw request body.
 func (h *Handlers) apiPutPhoto(w http.ResponseWriter, r *http.Request) error {
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
-		return &apperr.Error{Code: "unsupported", Message: "Send the photo as the request body with Content-Type image/jpeg or image/png."}
-	}
 	v, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxPhotoBytes+1))
+	data, ct, err := imagecheck.FromBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return photoTooLarge()
-		}
-		return apperr.Field("body", "The body could not be read.")
-	}
-	if len(data) > MaxPhotoBytes {
-		return photoTooLarge()
+		return err
 	}
 	out, err := h.Client.SetPhoto(r.Context(), clientID(r), v, data, ct)
 	if err != nil {

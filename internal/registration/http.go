@@ -10,6 +10,7 @@ import (
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
+	"github.com/custodia/custodia/internal/platform/imagecheck"
 	"github.com/custodia/custodia/internal/platform/web"
 )
 
@@ -95,6 +96,9 @@ func (h *Handlers) routes() []web.Route {
 		{Method: "POST", Pattern: one + "/client-informed", Perm: write, Scope: cl, API: true, Summary: "Record that the client was given the notice of the registration and of the right to complain", Handle: h.apiInformed, Request: VersionOnly{}, Response: &Registration{}},
 		{Method: "POST", Pattern: one + "/complaints", Perm: complain, Scope: cl, API: true, Summary: "Record the client's complaint about a registration of force or restraint", Handle: h.apiComplaint, Request: NewComplaint{}, Response: &Complaint{}},
 		{Method: "POST", Pattern: one + "/complaints/{complaint}/decision", Perm: complain, Scope: cl, API: true, Summary: "Decide a complaint, with reasons", Handle: h.apiDecide, Request: Decision{}, Response: &Complaint{}},
+		{Method: "POST", Pattern: one + "/photos", Perm: write, Scope: cl, API: true, MaxBody: imagecheck.MaxBody, Query: []string{"caption"},
+			Summary: "Attach a photograph: the raw JPEG or PNG (at most 2 MiB) as the body with its Content-Type; ?caption= describes it", Handle: h.apiAddPhoto, Response: &Photo{}},
+		{Method: "GET", Pattern: one + "/photos/{photo}", Perm: read, Scope: cl, API: true, Summary: "A photograph of a registration: the image itself, never cached; every fetch is an audited read", Handle: h.photo},
 		{Method: "GET", Pattern: "/api/v1/registrations", Perm: read, Scope: staff, API: true, Query: []string{"status", "kind", "mine"}, Summary: "Registrations in the caller's caseload, most recently changed first", Handle: h.apiList, Response: RegistrationList{}},
 		{Method: "GET", Pattern: "/api/v1/registrations/overdue", Perm: review, Scope: staff, API: true, Summary: "What is late in the caller's caseload: reports not reviewed within 24 h, old drafts, overdue statements, complaints past their deadline", Handle: h.apiOverdue, Response: &Overdue{}},
 		{Method: "GET", Pattern: "/api/v1/registrations/counts", Perm: review, Scope: staff, API: true, Query: []string{"from", "to"}, Summary: "Numbers of registrations by unit, kind and month in the caller's caseload", Handle: h.apiCounts, Response: CountList{}},
@@ -348,4 +352,26 @@ func (h *Handlers) apiMyStatements(w http.ResponseWriter, r *http.Request) error
 		list = []MyStatement{}
 	}
 	return web.WriteJSON(w, http.StatusOK, StatementList{Statements: list})
+}
+
+func (h *Handlers) apiAddPhoto(w http.ResponseWriter, r *http.Request) error {
+	data, ct, err := imagecheck.FromBody(r)
+	if err != nil {
+		return err
+	}
+	ph, err := h.Reg.AddPhoto(r.Context(), principal(r), clientOf(r), r.PathValue("reg"), data, ct, r.URL.Query().Get("caption"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/clients/"+clientOf(r)+"/registrations/"+r.PathValue("reg")+"/photos/"+ph.ID)
+	return web.WriteJSON(w, http.StatusCreated, ph)
+}
+
+// photo serves a registration's photograph (page and API).
+func (h *Handlers) photo(w http.ResponseWriter, r *http.Request) error {
+	ph, data, err := h.Reg.Photo(r.Context(), principal(r), clientOf(r), r.PathValue("reg"), r.PathValue("photo"))
+	if err != nil {
+		return err
+	}
+	return imagecheck.Serve(w, r, ph.ContentType, "registration-photo", data)
 }

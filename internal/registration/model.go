@@ -153,6 +153,7 @@ type Registration struct {
 	Amendments []Amendment `json:"amendments,omitempty"`
 	History    []Event     `json:"history,omitempty"`
 	Complaints []Complaint `json:"complaints,omitempty"`
+	Photos     []Photo     `json:"photos,omitempty"`
 	// Replayed is set when a retry found the registration its first
 	// attempt stored.
 	Replayed bool `json:"-"`

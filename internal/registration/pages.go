@@ -19,6 +19,7 @@ import (
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/i18n"
+	"github.com/custodia/custodia/internal/platform/imagecheck"
 	"github.com/custodia/custodia/internal/platform/web"
 )
 
@@ -50,6 +51,8 @@ func (h *Handlers) pageRoutes() []web.Route {
 		{Method: "POST", Pattern: one + "/close", Perm: review, Scope: cl, Summary: "Close an accepted report", Handle: h.close},
 		{Method: "POST", Pattern: one + "/amend", Perm: write, Scope: cl, Summary: "Append a correction with the reason", Handle: h.amend},
 		{Method: "POST", Pattern: one + "/statement", Perm: write, Scope: cl, Summary: "Give the statement asked of you", Handle: h.statement},
+		{Method: "POST", Pattern: one + "/photos", Perm: write, Scope: cl, MaxBody: imagecheck.MaxBody, Summary: "Attach a photograph (multipart form; JPEG or PNG, at most 2 MiB) with a caption", Handle: h.addPhoto},
+		{Method: "GET", Pattern: one + "/photos/{photo}", Perm: read, Scope: cl, Summary: "A photograph of a registration (never cached; every fetch is an audited read)", Handle: h.photo},
 		{Method: "GET", Pattern: one + "/notice", Perm: write, Scope: cl, Summary: "Printable notice to the client of the registration and the right to complain", Handle: h.noticePage},
 		{Method: "POST", Pattern: one + "/informed", Perm: write, Scope: cl, Summary: "Record that the client was given the notice", Handle: h.informed},
 		{Method: "POST", Pattern: one + "/complaints", Perm: complain, Scope: cl, Summary: "Record the client's complaint", Handle: h.complaint},
@@ -88,6 +91,12 @@ var msgRules = []struct {
 	{regexp.MustCompile(`^This statement was already given`), "reg.err.statement_given"},
 	{regexp.MustCompile(`^A number of minutes`), "reg.err.duration"},
 	{regexp.MustCompile(`^Choose one of: upheld`), "reg.err.outcome"},
+	{regexp.MustCompile(`^Choose a photo \(JPEG or PNG\)\.$`), "reg.err.photo_required"},
+	{regexp.MustCompile(`^This is not a JPEG or PNG image\.$`), "reg.err.photo_type"},
+	{regexp.MustCompile(`^The photo is larger than 2 MiB`), "reg.err.photo_too_large"},
+	{regexp.MustCompile(`^The image is \d+ × \d+ pixels`), "reg.err.photo_dimensions"},
+	{regexp.MustCompile(`^A registration holds at most (\d+) photos\.$`), "reg.err.photo_count"},
+	{regexp.MustCompile(`^This registration is closed\.$`), "reg.err.closed"},
 }
 
 func tr(lang i18n.Lang, msg string) string {
@@ -635,6 +644,20 @@ func (h *Handlers) decide(w http.ResponseWriter, r *http.Request) error {
 	return h.act(w, r, "decide-"+r.PathValue("complaint"), "reg.flash.decided", func(ctx context.Context, p *access.Principal, cid, id string) error {
 		f := r.PostForm
 		_, err := h.Reg.DecideComplaint(ctx, p, cid, id, r.PathValue("complaint"), Decision{Version: ints(f, "version"), Outcome: f.Get("outcome"), Decision: f.Get("decision")})
+		return err
+	})
+}
+
+// addPhoto attaches an uploaded photograph. A file upload is not kept in
+// the browser's outbox (which holds text): a failed upload shows the
+// browser's error and the officer sends it again.
+func (h *Handlers) addPhoto(w http.ResponseWriter, r *http.Request) error {
+	return h.act(w, r, "photo", "reg.flash.photo", func(ctx context.Context, p *access.Principal, cid, id string) error {
+		data, err := imagecheck.FromForm(r, "photo")
+		if err != nil {
+			return err
+		}
+		_, err = h.Reg.AddPhoto(ctx, p, cid, id, data, "", r.FormValue("caption"))
 		return err
 	})
 }

@@ -3,7 +3,10 @@
 package registration
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"fmt"
 	"sync"
 	"testing"
@@ -457,6 +460,49 @@ func TestOverdueRemindersAndComplaints(t *testing.T) {
 		o, _ = e.svc.Overdue(as(e.mona), e.mona)
 		if len(o.Complaints) != 0 {
 			t.Fatalf("decided complaint still overdue")
+		}
+	})
+}
+
+func pngOf(w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+func TestPhotos(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		n := NewRegistration{Kind: Contraband, OccurredAt: e.clock.Add(-time.Hour).Format(time.RFC3339), Place: "Cell 101", Submit: true,
+			Details: Details{Narrative: "Phone in the mattress.", FoundDuring: "cell_search", Items: []Item{{Kind: "phone", Quantity: 1}}}}
+		r, err := e.svc.Create(as(e.otto), e.otto, e.anna, "", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.AddPhoto(as(e.otto), e.otto, e.anna, r.ID, []byte("GIF89a not a photo"), "", ""); !fields(err)["photo"] {
+			t.Fatalf("not an image: %v", err)
+		}
+		if _, err := e.svc.AddPhoto(as(e.otto), e.otto, e.anna, r.ID, pngOf(10, 10), "", ""); !fields(err)["photo"] {
+			t.Fatalf("a 10 × 10 image: %v", err)
+		}
+		img := pngOf(64, 48)
+		ph, err := e.svc.AddPhoto(as(e.otto), e.otto, e.anna, r.ID, img, "image/png", "The phone as found")
+		if err != nil || ph.Width != 64 || ph.ContentType != "image/png" {
+			t.Fatalf("photo: %+v %v", ph, err)
+		}
+		got, data, err := e.svc.Photo(as(e.mona), e.mona, e.anna, r.ID, ph.ID)
+		if err != nil || !bytes.Equal(data, img) || got.Caption != "The phone as found" {
+			t.Fatalf("read back: %+v %v", got, err)
+		}
+		if _, _, err := e.svc.Photo(as(e.mona), e.mona, e.bert, r.ID, ph.ID); code(err) != apperr.NotFound {
+			t.Fatalf("photo through another client: %v", err)
+		}
+		full, _ := e.svc.Get(as(e.mona), e.mona, e.anna, r.ID)
+		if len(full.Photos) != 1 || full.History[len(full.History)-1].Action != "photo_added" {
+			t.Fatalf("full read: %+v", full.Photos)
 		}
 	})
 }

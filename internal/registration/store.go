@@ -251,7 +251,10 @@ func loadFull(ctx context.Context, q querier, r *Registration, now time.Time) er
 		r.History = append(r.History, e)
 	}
 	rows.Close()
-	r.Complaints, err = complaints(ctx, q, `WHERE registration_id = $1 ORDER BY received_at`, now, r.ID)
+	if r.Complaints, err = complaints(ctx, q, `WHERE registration_id = $1 ORDER BY received_at`, now, r.ID); err != nil {
+		return err
+	}
+	r.Photos, err = photos(ctx, q, r.ID)
 	return err
 }
 
@@ -558,4 +561,51 @@ func current(ctx context.Context, tx *db.Tx, regID, original, field, statementID
 		return original
 	}
 	return v
+}
+
+func countPhotos(ctx context.Context, q querier, regID string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM registration_photos WHERE registration_id = $1`, regID).Scan(&n)
+	return n, err
+}
+
+func insertPhoto(ctx context.Context, tx *db.Tx, regID string, p *Photo, byID string, data []byte) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO registration_photos (id, registration_id, content_type, image, byte_size, width, height, caption, uploaded_by_id, uploaded_by, uploaded_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, p.ID, regID, p.ContentType, data, p.Size, p.Width, p.Height, p.Caption, byID, p.UploadedBy, db.FormatTime(p.UploadedAt))
+	if err != nil {
+		return fmt.Errorf("registration: photo: %w", err)
+	}
+	return nil
+}
+
+func photos(ctx context.Context, q querier, regID string) ([]Photo, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, content_type, byte_size, width, height, caption, uploaded_by, uploaded_at FROM registration_photos WHERE registration_id = $1 ORDER BY uploaded_at, id`, regID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Photo
+	for rows.Next() {
+		var p Photo
+		var at string
+		if err := rows.Scan(&p.ID, &p.ContentType, &p.Size, &p.Width, &p.Height, &p.Caption, &p.UploadedBy, &at); err != nil {
+			return nil, err
+		}
+		p.UploadedAt = tm(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func findPhoto(ctx context.Context, q querier, regID, id string) (Photo, []byte, error) {
+	var p Photo
+	var at string
+	var data []byte
+	err := q.QueryRowContext(ctx, `SELECT id, content_type, image, byte_size, width, height, caption, uploaded_by, uploaded_at FROM registration_photos WHERE registration_id = $1 AND id = $2`, regID, id).
+		Scan(&p.ID, &p.ContentType, &data, &p.Size, &p.Width, &p.Height, &p.Caption, &p.UploadedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil, apperr.New(apperr.NotFound, "This registration has no such photo.")
+	}
+	p.UploadedAt = tm(at)
+	return p, data, err
 }

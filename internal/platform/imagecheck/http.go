@@ -5,6 +5,7 @@ package imagecheck
 import (
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -65,4 +66,25 @@ func Serve(w http.ResponseWriter, r *http.Request, contentType, name string, dat
 	}
 	_, err := w.Write(data)
 	return err
+}
+
+// FromBody reads a photo sent as the raw request body (the API), with
+// the content type it was declared as.
+func FromBody(r *http.Request) ([]byte, string, error) {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
+		return nil, "", &apperr.Error{Code: "unsupported", Message: "Send the photo as the request body with Content-Type image/jpeg or image/png."}
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, "", apperr.New(apperr.TooLarge, MsgTooLarge)
+		}
+		return nil, "", apperr.Field("body", "The body could not be read.")
+	}
+	if len(data) > MaxBytes {
+		return nil, "", apperr.New(apperr.TooLarge, MsgTooLarge)
+	}
+	return data, ct, nil
 }
