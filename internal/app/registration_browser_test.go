@@ -163,4 +163,6 @@ func TestBrowserUseOfForceWorkflow(t *testing.T) {
 	if tl := mona.text("#timeline"); !strings.Contains(tl, "Use of force registered: physical hold, handcuffs") {
 		t.Errorf("the timeline: %q", tl)
 	}
+	mona.do("follow the timeline line to the registration", chromedp.Click(chromedp.CSS(`#timeline a[href="`+regURL+`"]`)))
+	mona.waitFor("the registration", `location.pathname === `+jsQuote(regURL))
 }

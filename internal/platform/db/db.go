@@ -24,7 +24,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -76,10 +77,15 @@ const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pra
 // SQLite file (optionally prefixed "sqlite:"), created if missing.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		sdb, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("db: open postgres: %w", err)
 		}
+		// A write is acknowledged only once it is on disk: a server or
+		// role configured with synchronous_commit off would otherwise
+		// confirm registrations it can still lose.
+		cfg.RuntimeParams["synchronous_commit"] = "on"
+		sdb := stdlib.OpenDB(*cfg)
 		sdb.SetMaxOpenConns(32)
 		sdb.SetMaxIdleConns(32)
 		sdb.SetConnMaxIdleTime(5 * time.Minute)

@@ -797,3 +797,22 @@ DROP TABLE a;
 		})
 	}
 }
+
+// TestPostgresCommitsSynchronously: an acknowledged write is on disk even
+// where the connection asks for asynchronous commit (a role, server or URL
+// default of synchronous_commit=off would let a crash lose it).
+func TestPostgresCommitsSynchronously(t *testing.T) {
+	t.Parallel()
+	d, err := db.Open(ctx, dbtest.PostgresURL(t)+"&synchronous_commit=off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var got string
+	if err := d.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "on" {
+		t.Fatalf("synchronous_commit = %s, want on", got)
+	}
+}
