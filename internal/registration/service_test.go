@@ -5,9 +5,9 @@ package registration
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
