@@ -120,9 +120,8 @@ func TestBrowserPlanConflict(t *testing.T) {
 	ub.do("reload the choice", chromedp.Reload())
 	ub.waitFor("the reloaded choice", `document.querySelector("#conflict-form") && document.readyState === "complete"`)
 	check()
-	if got := js[string](ub, `document.querySelector(`+jsQuote(entry("title")+" textarea")+`).value`); got != merged {
-		t.Fatalf("after the reload the merged title is %q, want %q", got, merged)
-	}
+	// The draft comes back from IndexedDB after the page has loaded.
+	ub.waitFor("the merged title restored from the device", `document.querySelector(`+jsQuote(entry("title")+" textarea")+`).value === `+jsQuote(merged))
 	if !js[bool](ub, `document.querySelector(`+jsQuote(entry("title")+` input[value="edit"]`)+`).checked`) {
 		t.Error("after the reload the typed title is not the chosen one")
 	}
