@@ -670,8 +670,14 @@ func (h *Handlers) noticePage(w http.ResponseWriter, r *http.Request) error {
 	if !d.R.Kind.Complainable() {
 		return apperr.New(apperr.NotFound, "Clients are given notice of force and restraints used on them only.")
 	}
+	// The notice is printed in the client's language, which need not be
+	// the officer's.
 	lang := web.LangOf(r)
+	if l := i18n.Lang(r.URL.Query().Get("lang")); slices.Contains(i18n.Langs(), l) {
+		lang = l
+	}
 	pg := h.Web.NewPage(w, r, i18n.T(lang, "reg.notice.title"))
+	pg.Lang = lang
 	pg.Nav = "registrations"
 	pg.Data = struct {
 		*showData
