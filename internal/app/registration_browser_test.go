@@ -166,3 +166,43 @@ func TestBrowserUseOfForceWorkflow(t *testing.T) {
 	mona.do("follow the timeline line to the registration", chromedp.Click(chromedp.CSS(`#timeline a[href="`+regURL+`"]`)))
 	mona.waitFor("the registration", `location.pathname === `+jsQuote(regURL))
 }
+
+// TestBrowserDraftOnAnotherDevice: a draft saved on the server on the
+// wing tablet is continued at the office PC, where nothing of it is in
+// the browser, and submitted from there.
+func TestBrowserDraftOnAnotherDevice(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	browserStaff(t, a, "otto", access.Officer, w.instIn)
+	tablet := newUI(t, a)
+	tablet.login("otto")
+	tablet.do("start a contraband registration", chromedp.Navigate(a.URL()+"/clients/"+w.clientIn+"/registrations/new?kind=contraband"))
+	tablet.waitFor("the form", `document.readyState === "complete" && document.querySelector("#f-narrative")`)
+	tablet.do("type the start of it",
+		chromedp.SendKeys(chromedp.CSS("#f-place"), "Cell 101"),
+		chromedp.SendKeys(chromedp.CSS("#f-narrative"), "Phone taped under the bed frame."),
+	)
+	tablet.do("save it as a draft", chromedp.Click(chromedp.CSS(`button[name=action][value=draft]`)))
+	tablet.waitFor("the saved draft", `document.querySelector(".pill.reg-draft")`)
+	if n := countRows(t, a, `SELECT COUNT(*) FROM registrations WHERE status = 'draft'`); n != 1 {
+		t.Fatalf("%d drafts on the server", n)
+	}
+
+	office := newUI(t, a)
+	office.login("otto")
+	office.do("open the work page", chromedp.Navigate(a.URL()+"/registrations"))
+	office.do("open the draft", chromedp.Click(chromedp.CSS(`section[aria-labelledby="h-mine"] a`)))
+	office.do("continue it", chromedp.Click(chromedp.CSS(`a[href$="/edit"]`)))
+	office.waitFor("the draft's text from the server", `document.querySelector("#f-narrative") && document.querySelector("#f-narrative").value === "Phone taped under the bed frame."`)
+	office.choose("#f-found_during", "Cell search")
+	office.choose(`select[name=item_kind]`, "Phone")
+	office.setLocalTime("#f-occurred_at", time.Now().Add(-2*time.Hour))
+	office.do("submit", chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
+	office.waitFor("the submitted registration", `document.querySelector(".pill.reg-submitted")`)
+	if n := countRows(t, a, `SELECT COUNT(*) FROM registrations WHERE status = 'submitted' AND details LIKE '%phone%'`); n != 1 {
+		t.Fatalf("%d submitted registrations", n)
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM registrations`); n != 1 {
+		t.Fatalf("continuing the draft made %d registrations", n)
+	}
+}
