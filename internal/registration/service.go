@@ -90,6 +90,20 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, clientID, key
 	if len(key) > 200 {
 		return nil, apperr.Field("Idempotency-Key", "At most 200 characters.")
 	}
+	// Validating and naming the staff involved need no transaction, so
+	// they run here, in the caller's goroutine: on SQLite every write
+	// transaction runs on the one writer, and on PostgreSQL a staff lookup
+	// inside the transaction would need a second pooled connection while
+	// holding the first. Their verdict waits until the key is looked up,
+	// so a retry of a stored registration is answered with it whatever
+	// the clock says about its time now.
+	when, invalid := n.normalise(s.DB.Now(), !n.Submit)
+	if invalid == nil {
+		var err error
+		if invalid, err = s.nameStaff(ctx, n.Parties); err != nil {
+			return nil, err
+		}
+	}
 	var out *Registration
 	try := func() error {
 		return s.DB.Transact(ctx, func(tx *db.Tx) error {
@@ -111,15 +125,14 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, clientID, key
 					return nil
 				}
 			}
-			when, err := n.normalise(tx.Now, !n.Submit)
-			if err != nil {
-				return err
+			if invalid != nil {
+				return invalid
 			}
 			pl, err := client.Whereabouts(ctx, tx, clientID)
 			if err != nil {
 				return err
 			}
-			if err := s.nameParties(ctx, tx, n.Parties); err != nil {
+			if err := nameClients(ctx, tx, n.Parties); err != nil {
 				return err
 			}
 			r := &Registration{ID: db.NewID(), Kind: n.Kind, ClientID: pl.ID, ClientName: pl.Name, InstitutionID: pl.InstitutionID, UnitID: pl.UnitID,
@@ -134,16 +147,16 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, clientID, key
 			if err := insertReg(ctx, tx, r, key); err != nil {
 				return err
 			}
-			if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "created", ""); err != nil {
-				return err
-			}
 			if err := audit.Write(ctx, tx, audit.Entry{Action: "registration.create", ClientID: r.ClientID, ObjectType: "registration", ObjectID: r.ID, Detail: "kind=" + string(r.Kind) + " status=" + string(r.Status)}); err != nil {
 				return err
 			}
+			created := historyLine{"created", ""}
 			if n.Submit {
-				if err := s.submitted(ctx, tx, r, a); err != nil {
+				if err := s.submitted(ctx, tx, r, a, created); err != nil {
 					return err
 				}
+			} else if err := addHistoryLines(ctx, tx, r.ID, a.ID, a.Name, created); err != nil {
+				return err
 			}
 			out = r
 			return nil
@@ -158,29 +171,23 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, clientID, key
 	return out, err
 }
 
-// nameParties checks that staff and clients named as parties exist and
-// fills in their names from the records (what the form sent is not
-// trusted for a name that will stand in a legal record).
-func (s *Service) nameParties(ctx context.Context, tx *db.Tx, ps []Party) error {
+// nameStaff checks that the staff named as parties exist and fills in
+// their names from the records (what the form sent is not trusted for a
+// name that will stand in a legal record). invalid names the party that
+// is not a staff member; err is a failure to read.
+func (s *Service) nameStaff(ctx context.Context, ps []Party) (invalid, err error) {
 	var staffIDs []string
 	for i := range ps {
-		switch ps[i].Type {
-		case "staff":
+		if ps[i].Type == "staff" {
 			staffIDs = append(staffIDs, ps[i].ID)
-		case "client":
-			pl, err := client.Whereabouts(ctx, tx, ps[i].ID)
-			if err != nil {
-				return apperr.Field(fmt.Sprintf("parties[%d].id", i), "There is no client with this id.")
-			}
-			ps[i].ID, ps[i].Name = pl.ID, pl.Name
 		}
 	}
 	if len(staffIDs) == 0 {
-		return nil
+		return nil, nil
 	}
 	names, err := s.Access.StaffNames(ctx, staffIDs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range ps {
 		if ps[i].Type != "staff" {
@@ -188,9 +195,26 @@ func (s *Service) nameParties(ctx context.Context, tx *db.Tx, ps []Party) error 
 		}
 		name, ok := names[ps[i].ID]
 		if !ok {
-			return apperr.Field(fmt.Sprintf("parties[%d].id", i), "There is no staff member with this id.")
+			return apperr.Field(fmt.Sprintf("parties[%d].id", i), "There is no staff member with this id."), nil
 		}
 		ps[i].Name = name
+	}
+	return nil, nil
+}
+
+// nameClients checks, in the transaction, that the clients named as
+// parties exist, and takes their record's id (a merged record's
+// survivor) and name.
+func nameClients(ctx context.Context, tx *db.Tx, ps []Party) error {
+	for i := range ps {
+		if ps[i].Type != "client" {
+			continue
+		}
+		pl, err := client.Whereabouts(ctx, tx, ps[i].ID)
+		if err != nil {
+			return apperr.Field(fmt.Sprintf("parties[%d].id", i), "There is no client with this id.")
+		}
+		ps[i].ID, ps[i].Name = pl.ID, pl.Name
 	}
 	return nil
 }
@@ -199,28 +223,33 @@ func (s *Service) nameParties(ctx context.Context, tx *db.Tx, ps []Party) error 
 // every involved officer but the author, a line on the timeline of every
 // client involved (not for radicalisation concerns, which the timeline's
 // readers may not see), and the event.
-func (s *Service) submitted(ctx context.Context, tx *db.Tx, r *Registration, a audit.Actor) error {
-	if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "submitted", ""); err != nil {
-		return err
-	}
-	asked := []string{}
+func (s *Service) submitted(ctx context.Context, tx *db.Tx, r *Registration, a audit.Actor, before ...historyLine) error {
+	var ask []Party
 	for _, p := range r.Parties {
-		if p.Type != "staff" || p.ID == r.AuthorID || p.Role == "victim" || slices.Contains(asked, p.ID) {
+		if p.Type != "staff" || p.ID == r.AuthorID || p.Role == "victim" || slices.ContainsFunc(ask, func(q Party) bool { return q.ID == p.ID }) {
 			continue
 		}
-		ok, err := requestStatement(ctx, tx, r.ID, p.ID, p.Name)
-		if err != nil {
-			return err
+		ask = append(ask, p)
+	}
+	newly, err := requestStatements(ctx, tx, r.ID, ask)
+	if err != nil {
+		return err
+	}
+	// The history lines and the events go in one statement each: this runs
+	// for every report submitted, on SQLite under the single writer.
+	lines := append(slices.Clone(before), historyLine{"submitted", ""})
+	var evs []events.Outgoing
+	asked := 0
+	for _, p := range ask {
+		if !newly[p.ID] {
+			continue
 		}
-		if ok {
-			asked = append(asked, p.ID)
-			if err := addHistory(ctx, tx, r.ID, a.ID, a.Name, "statement_requested", p.Name); err != nil {
-				return err
-			}
-			if err := events.Emit(ctx, tx, "registration.statement_requested", r.ID, map[string]any{"registration_id": r.ID, "staff_id": p.ID}); err != nil {
-				return err
-			}
-		}
+		asked++
+		lines = append(lines, historyLine{"statement_requested", p.Name})
+		evs = append(evs, events.Outgoing{Type: "registration.statement_requested", Subject: r.ID, Data: map[string]any{"registration_id": r.ID, "staff_id": p.ID}})
+	}
+	if err := addHistoryLines(ctx, tx, r.ID, a.ID, a.Name, lines...); err != nil {
+		return err
 	}
 	if r.Kind != Radicalisation {
 		seen := map[string]bool{}
@@ -234,8 +263,9 @@ func (s *Service) submitted(ctx context.Context, tx *db.Tx, r *Registration, a a
 			}
 		}
 	}
-	return events.Emit(ctx, tx, "registration.submitted", r.ID, map[string]any{
-		"registration_id": r.ID, "kind": r.Kind, "client_id": r.ClientID, "institution_id": r.InstitutionID, "unit_id": r.UnitID, "statements_requested": len(asked)})
+	evs = append(evs, events.Outgoing{Type: "registration.submitted", Subject: r.ID, Data: map[string]any{
+		"registration_id": r.ID, "kind": r.Kind, "client_id": r.ClientID, "institution_id": r.InstitutionID, "unit_id": r.UnitID, "statements_requested": asked}})
+	return events.EmitAll(ctx, tx, evs...)
 }
 
 func clientParties(r *Registration) []string {
@@ -296,7 +326,14 @@ func (s *Service) UpdateDraft(ctx context.Context, p *access.Principal, clientID
 		if err != nil {
 			return err
 		}
-		if err := s.nameParties(ctx, tx, n.Parties); err != nil {
+		invalid, err := s.nameStaff(ctx, n.Parties)
+		if err != nil {
+			return err
+		}
+		if invalid != nil {
+			return invalid
+		}
+		if err := nameClients(ctx, tx, n.Parties); err != nil {
 			return err
 		}
 		r.OccurredAt, r.Place, r.Details, r.Parties = when, n.Place, n.Details, n.Parties
