@@ -70,8 +70,13 @@ const writeWait = 15 * time.Second
 
 // sqliteParams are the verified-safe settings: immediate transactions avoid
 // SQLITE_BUSY on read-then-write, FULL sync makes a commit durable before
-// it returns.
-const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+// it returns. temp_store(MEMORY) keeps the sub-journal of the group
+// commit's savepoints in memory: SQLite spills it to a temporary file past
+// 64 KiB, and a registration (some 20 pages) went past it every time, a
+// fifth of the writer's CPU in pwrite to a file that only matters while
+// the transaction is open. A crash loses that transaction whole either
+// way; the WAL and its fsync, which make a commit durable, are unchanged.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_txlock=immediate&_time_format=sqlite"
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a path to a
 // SQLite file (optionally prefixed "sqlite:"), created if missing.
