@@ -27,14 +27,20 @@ func runBench(ctx context.Context, args []string, out, errOut io.Writer) error {
 	seed := fs.Int64("seed", 1, "seed of the generated register and of the random choices: the same seed gives the same people and queries")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of each phase to PREFIX.read.pprof, PREFIX.move.pprof and PREFIX.search.pprof")
 	quiet := fs.Bool("quiet", false, "do not report loading progress on standard error")
+	if len(args) > 0 && args[0] == "registrations" {
+		return runBenchRegistrations(ctx, args[1:], out, errOut)
+	}
 	if len(args) == 0 || args[0] != "register" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			fmt.Fprintln(out, "Usage: custodia bench register [flags]\n\nMeasures client page reads, admissions and transfers, and search on SQLite or PostgreSQL.\n\nFlags:")
 			fs.SetOutput(out)
 			fs.PrintDefaults()
+			rfs, _ := registrationFlags(out)
+			fmt.Fprintln(out, "\nUsage: custodia bench registrations [flags]\n\nMeasures durable registrations per second with concurrent writers on SQLite or PostgreSQL.\n\nFlags:")
+			rfs.PrintDefaults()
 			return flag.ErrHelp
 		}
-		return fmt.Errorf("bench: name the area to measure: custodia bench register [flags]")
+		return fmt.Errorf("bench: name the area to measure: custodia bench register|registrations [flags]")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -56,6 +62,59 @@ func runBench(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	if !rep.Check.OK() {
 		return fmt.Errorf("bench: the database is inconsistent after the run (see above)")
+	}
+	return nil
+}
+
+type regFlagValues struct {
+	db, cpuProfile *string
+	writers        *int
+	duration       *time.Duration
+	seed           *int64
+	quiet          *bool
+}
+
+func registrationFlags(errOut io.Writer) (*flag.FlagSet, regFlagValues) {
+	fs := flag.NewFlagSet("bench registrations", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var v regFlagValues
+	v.db = fs.String("db", "", "database to measure: a postgres:// URL or a SQLite file path; a small prison (clients, officers) is added to it; default: a fresh SQLite file in a temporary directory, removed afterwards")
+	v.writers = fs.Int("writers", 0, fmt.Sprintf("concurrent officers submitting registrations (default 16 per CPU: %d)", bench.DefaultWorkers()))
+	v.duration = fs.Duration("duration", 10*time.Second, "how long to measure, after an unmeasured warm-up of a tenth of it")
+	v.seed = fs.Int64("seed", 1, "seed of the random choices (clients, officers, details)")
+	v.cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	v.quiet = fs.Bool("quiet", false, "do not report set-up progress on standard error")
+	return fs, v
+}
+
+// runBenchRegistrations is `custodia bench registrations`: officers submit
+// use-of-force registrations concurrently through the registration
+// service; it prints durable registrations per second and latency, the
+// last line being "<N> registrations/s p50 <ms> ms p99 <ms> ms".
+func runBenchRegistrations(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs, v := registrationFlags(errOut)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench registrations: unexpected argument %q", fs.Arg(0))
+	}
+	progress := errOut
+	if *v.quiet {
+		progress = io.Discard
+	}
+	rep, err := bench.RunRegistrations(ctx, bench.RegConfig{DB: *v.db, Writers: *v.writers, Duration: *v.duration, Seed: *v.seed, CPUProfile: *v.cpuProfile, Progress: progress})
+	if rep != nil {
+		rep.Print(out)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Check.OK() {
+		return fmt.Errorf("bench: the database is inconsistent after the run (see above)")
+	}
+	if rep.Phase.Errors > 0 {
+		return fmt.Errorf("bench: %d registrations failed (see above)", rep.Phase.Errors)
 	}
 	return nil
 }
