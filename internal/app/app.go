@@ -20,6 +20,7 @@ import (
 
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/estate"
+	"github.com/custodia/custodia/internal/placement"
 	"github.com/custodia/custodia/internal/plan"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/audit"
@@ -56,6 +57,7 @@ type App struct {
 	Client *client.Service
 	Reg    *registration.Service
 	Plan   *plan.Service
+	Place  *placement.Service
 	Web    *web.Server
 
 	srv    *http.Server
@@ -104,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Client = &client.Service{DB: d, Audit: a.Audit}
 	a.Reg = &registration.Service{DB: d, Audit: a.Audit, Access: a.Access}
 	a.Plan = &plan.Service{DB: d, Audit: a.Audit}
+	a.Place = &placement.Service{DB: d, Audit: a.Audit}
 	a.Web = web.NewServer(d, a.Access, a.Audit, cfg.Log)
 	a.Web.Secure = cfg.SecureCookies
 	a.Web.Locate = a.Client.Locate

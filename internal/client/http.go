@@ -126,7 +126,7 @@ func (s Status) CSSClass() string {
 	return "unknown"
 }
 
-var historyKinds = []string{"registered", "details", "legal_basis", "alert", "merge", "merge_undone", "photo", "plan", "registration", "complaint"}
+var historyKinds = []string{"registered", "details", "legal_basis", "alert", "merge", "merge_undone", "photo", "plan", "registration", "complaint", "nonassociation", "sharing"}
 
 // KindKey is the catalogue key naming a timeline line's kind; kinds that
 // other capabilities add show as a plain entry.

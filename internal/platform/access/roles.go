@@ -61,18 +61,22 @@ const (
 	ComplaintHandle    Permission = "complaint.handle"    // record, handle and decide complaints
 	PlanRead           Permission = "plan.read"           // read action plans and their history
 	PlanWrite          Permission = "plan.write"          // write action plans
+	// Placement: the non-association register and cell-sharing
+	// assessments the placement rules read, and the cell move screen.
+	PlacementRead  Permission = "placement.read"  // see non-associations and sharing assessments
+	PlacementWrite Permission = "placement.write" // record, change and end them; assess
 	// Authenticated is held by every signed-in principal (own profile,
 	// sign-out, search page shell).
 	Authenticated Permission = "authenticated"
 )
 
 var grants = map[Role][]Permission{
-	Officer:          {ClientRead, ClientMove, ClientAlert, EstateRead, Headcount, RegistrationRead, RegistrationWrite, PlanRead, PlanWrite},
-	CaseWorker:       {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, Headcount, RegistrationRead, RegistrationWrite, ComplaintHandle, PlanRead, PlanWrite},
-	TransportPlanner: {ClientRead, EstateRead},
+	Officer:          {ClientRead, ClientMove, ClientAlert, EstateRead, Headcount, RegistrationRead, RegistrationWrite, PlanRead, PlanWrite, PlacementRead},
+	CaseWorker:       {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, Headcount, RegistrationRead, RegistrationWrite, ComplaintHandle, PlanRead, PlanWrite, PlacementRead, PlacementWrite},
+	TransportPlanner: {ClientRead, EstateRead, PlacementRead},
 	Finance:          {ClientRead},
-	UnitManager:      {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, EstateWrite, Headcount, RegistrationRead, RegistrationWrite, RegistrationReview, ComplaintHandle, PlanRead, PlanWrite},
-	Security:         {ClientRead, ClientAlert, EstateRead, Headcount, AuditRead, BreakGlassReview, RegistrationRead, RegistrationWrite, RegistrationReview},
+	UnitManager:      {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, EstateWrite, Headcount, RegistrationRead, RegistrationWrite, RegistrationReview, ComplaintHandle, PlanRead, PlanWrite, PlacementRead, PlacementWrite},
+	Security:         {ClientRead, ClientAlert, EstateRead, Headcount, AuditRead, BreakGlassReview, RegistrationRead, RegistrationWrite, RegistrationReview, PlacementRead, PlacementWrite},
 	Analyst:          {EstateRead, StatsRead},
 	Administrator:    {EstateRead, EstateWrite, UsersAdmin, TokensAdmin, AuditRead},
 }
