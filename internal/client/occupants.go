@@ -25,6 +25,10 @@ type Occupant struct {
 	UnitID        string   `json:"unit_id,omitempty"`
 	CellID        string   `json:"cell_id,omitempty"`
 	Alerts        []string `json:"alerts"` // active alert kinds, sorted
+	// Sex and Languages are what placing people together needs (cell-mates
+	// share a sex; a sharing condition may ask for a common language).
+	Sex       string   `json:"sex"`
+	Languages []string `json:"languages"`
 }
 
 // Name is the person's full name.

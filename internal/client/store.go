@@ -722,18 +722,19 @@ func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, er
 	in := placeholders(4, len(locationIDs))
 	where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
 	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
-		COALESCE(c.unit_id, ''), COALESCE(c.cell_id, '') FROM clients c WHERE `+where, args...)
+		COALESCE(c.unit_id, ''), COALESCE(c.cell_id, ''), c.sex, c.languages FROM clients c WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("client: occupants: %w", err)
 	}
 	byID := map[string]int{}
 	for rows.Next() {
 		var o Occupant
-		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID); err != nil {
+		var langs string
+		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID, &o.Sex, &langs); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		o.Alerts = []string{}
+		o.Alerts, o.Languages = []string{}, splitList(langs)
 		byID[o.ID] = len(out)
 		out = append(out, o)
 	}
