@@ -49,6 +49,8 @@ func (h *Handlers) pageRoutes() []web.Route {
 		{Method: "POST", Pattern: one + "/end", Perm: write, Scope: cl, Summary: "End a non-association with the reason", Handle: h.endNA},
 		{Method: "GET", Pattern: base + "/assessments/new", Perm: write, Scope: cl, Summary: "Form: record a cell-sharing assessment", Handle: h.newAssessmentPage},
 		{Method: "POST", Pattern: base + "/assessments", Perm: write, Scope: cl, Summary: "Record a cell-sharing assessment (kept in the browser until the server confirms)", Handle: h.assess},
+		{Method: "GET", Pattern: base + "/move", Perm: access.ClientMove, Scope: cl, Summary: "Cell move screen: every free bed in the caseload ranked for the person, with the reasons; beds that break a rule greyed with why not", Handle: h.movePage},
+		{Method: "POST", Pattern: base + "/move", Perm: access.ClientMove, Scope: cl, Summary: "Move the person to the chosen bed (checked against the rules again, then the register's transfer)", Handle: h.move},
 	}
 }
 
@@ -374,16 +376,15 @@ func (h *Handlers) assess(w http.ResponseWriter, r *http.Request) error {
 // ---------- The client's page and the register ----------
 
 type clientData struct {
-	ClientID    string
-	ClientName  string
-	Current     *Assessment
-	History     []Assessment
-	Active      []*NonAssociation
-	Ended       []*NonAssociation
-	Names       map[string]string
-	InCustody   bool
-	CanMove     bool
-	MoveEnabled bool
+	ClientID   string
+	ClientName string
+	Current    *Assessment
+	History    []Assessment
+	Active     []*NonAssociation
+	Ended      []*NonAssociation
+	Names      map[string]string
+	InCustody  bool
+	CanMove    bool
 }
 
 func (h *Handlers) clientPage(w http.ResponseWriter, r *http.Request) error {
@@ -416,17 +417,13 @@ func (h *Handlers) clientPage(w http.ResponseWriter, r *http.Request) error {
 	if d.Names, err = h.locationNames(ctx, all); err != nil {
 		return err
 	}
-	d.MoveEnabled = moveEnabled
-	d.CanMove = d.MoveEnabled && d.InCustody && web.PrincipalFrom(ctx).Can(access.ClientMove)
+	d.CanMove = d.InCustody && web.PrincipalFrom(ctx).Can(access.ClientMove)
 	lang := web.LangOf(r)
 	pg := h.Web.NewPage(w, r, i18n.T(lang, "placement.client_title", pl.Name))
 	pg.Nav = "placement"
 	pg.Data = d
 	return h.Web.Render(w, pages, "client.html", pg)
 }
-
-// moveEnabled is set once the cell move screen is wired in.
-var moveEnabled = false
 
 type registerData struct {
 	Due    []*NonAssociation

@@ -268,3 +268,56 @@ func assessmentsOf(ctx context.Context, q querier, ids []string, limit int) ([]A
 	}
 	return out, rows.Err()
 }
+
+// latestAssessments is the newest assessment of each of ids (as stored;
+// the caller maps merged records).
+func latestAssessments(ctx context.Context, q querier, ids []string) (map[string]Assessment, error) {
+	out := map[string]Assessment{}
+	for start := 0; start < len(ids); start += 500 {
+		batch := ids[start:min(start+500, len(ids))]
+		var args []any
+		in := placeholders(&args, batch)
+		rows, err := q.QueryContext(ctx, `SELECT `+assessmentColumns+` FROM placement_sharing_assessments WHERE client_id IN (`+in+`)
+			ORDER BY client_id, assessed_at DESC, id DESC`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("placement: latest assessments: %w", err)
+		}
+		for rows.Next() {
+			a, err := scanAssessment(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if _, seen := out[a.ClientID]; !seen {
+				out[a.ClientID] = a
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// activeNAsOf lists the active non-associations any of ids is a member
+// of, in batches (SQLite binds at most about 1 000 parameters).
+func activeNAsOf(ctx context.Context, q querier, ids []string) ([]*stored, error) {
+	var out []*stored
+	seen := map[string]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		var args []any
+		where := `n.status = 'active' AND ` + naForClients(&args, ids[start:min(start+500, len(ids))])
+		list, err := listNAs(ctx, q, where, listLimit, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			if !seen[s.ID] {
+				seen[s.ID] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
