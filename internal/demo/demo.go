@@ -259,6 +259,12 @@ func load(ctx context.Context, a *app.App, o Options) error {
 	}
 	a.DB.SetClock(time.Now)
 	pr.printf("registrations created")
+	nas, assessed, err := createPlacementRegisters(ctx, a, at, pl.persons, now)
+	if err != nil {
+		return err
+	}
+	a.DB.SetClock(time.Now)
+	pr.printf("%d non-associations, %d sharing assessments", nas, assessed)
 	if err := createStaff(ctx, a, sg, staffDefs[0], ids); err != nil {
 		return err
 	}

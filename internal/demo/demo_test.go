@@ -143,6 +143,24 @@ func TestEnsure(t *testing.T) {
 	if n, v := count(t, a, `SELECT count(*) FROM plans WHERE status = 'active'`), count(t, a, `SELECT count(*) FROM plan_versions`); n < 5 || v != 3*n {
 		t.Errorf("%d active action plans with %d versions", n, v)
 	}
+	// The placement registers: co-accused on remand kept apart, other
+	// conflicts, one past its review date; most people in shared cells
+	// assessed, some not.
+	if n := count(t, a, `SELECT count(*) FROM placement_nonassociations n WHERE reason_category = 'co_accused'`); n < 1 {
+		t.Errorf("%d co-accused non-associations", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM placement_nonassociations WHERE reason_category <> 'co_accused'`); n < 3 {
+		t.Errorf("%d other non-associations", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM placement_nonassociations WHERE status = 'active' AND review_date < $1`, testNow.Format("2006-01-02")); n < 1 {
+		t.Error("no non-association past its review date")
+	}
+	if n := count(t, a, `SELECT count(DISTINCT client_id) FROM placement_sharing_assessments`); n < 300 {
+		t.Errorf("%d people with a sharing assessment", n)
+	}
+	if n := count(t, a, `SELECT count(DISTINCT outcome) FROM placement_sharing_assessments`); n < 2 {
+		t.Errorf("%d sharing outcomes", n)
+	}
 	if n := count(t, a, `SELECT count(*) FROM locations WHERE kind = 'unit'`); n < 35 || n > 45 {
 		t.Errorf("%d units, want 35–45", n)
 	}
