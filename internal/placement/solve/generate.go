@@ -103,8 +103,10 @@ func Generate(cfg GenConfig) *Instance {
 			}
 		}
 	}
-	// Clients drawn to match the estate's mix so that most instances are
-	// feasible: each client is modelled on a random usable cell.
+	// Every client is modelled on a bed of its own (a planted placement),
+	// so an instance with no more clients than beds has at least one
+	// placement that keeps every rule: the generated non-associations and
+	// sharing restrictions are drawn so that the planted one keeps them.
 	var usable []int
 	for k, c := range in.Cells {
 		if !c.OutOfUse {
@@ -114,15 +116,15 @@ func Generate(cfg GenConfig) *Instance {
 		}
 	}
 	r.Shuffle(len(usable), func(i, j int) { usable[i], usable[j] = usable[j], usable[i] })
+	planted := make([]int, cfg.Clients)
 	for i := range cfg.Clients {
-		model := in.Cells[usable[i%len(usable)]]
+		k := usable[i%len(usable)]
+		planted[i] = k
+		model := in.Cells[k]
 		cl := Client{ID: fmt.Sprintf("C%06d", i), Gender: model.Gender, Juvenile: model.Juvenile, Remand: model.Remand && r.IntN(3) > 0,
 			MinSecurity: max(1, model.Security-r.IntN(2)), Home: r.IntN(nRegions), Current: NoCell, Lock: NoCell}
 		if cl.Gender == GenderAny {
-			cl.Gender = Male
-			if r.IntN(2) == 0 {
-				cl.Gender = Female
-			}
+			cl.Gender = Male + Gender(k%2)
 		}
 		if model.Accessible && r.IntN(3) == 0 {
 			cl.NeedsAccessible = true
@@ -153,9 +155,18 @@ func Generate(cfg GenConfig) *Instance {
 		}
 		in.Clients = append(in.Clients, cl)
 	}
-	// Current placement: a feasible one for the share of clients already
-	// in, found greedily so that the instance starts from a state the
-	// rules allow (as a real register does).
+	mates := map[int][]int{}
+	for c, k := range planted {
+		for _, o := range mates[k] {
+			if _, bad := pairBreaks(&in.Clients[c], &in.Clients[o]); bad {
+				in.Clients[c].Sharing, in.Clients[c].Restricted = 0, false
+				in.Clients[o].Sharing, in.Clients[o].Restricted = 0, false
+			}
+		}
+		mates[k] = append(mates[k], c)
+	}
+	// The current placement is another one, found at random before any
+	// non-association was known: some of them now need a move.
 	cur := currentPlacement(in, r, cfg.Current)
 	for c, k := range cur {
 		in.Clients[c].Current = k
@@ -163,22 +174,25 @@ func Generate(cfg GenConfig) *Instance {
 			in.Clients[c].Lock = k
 		}
 	}
-	// Non-associations: mostly within an institution (where they matter),
-	// scopes mostly unit.
-	byInst := map[int][]int{}
-	for c, k := range cur {
-		i := -1
-		if k != NoCell {
-			i = in.Units[in.Cells[k].Unit].Institution
+	// Non-associations: mostly between clients of one institution (where
+	// they bind), scopes mostly unit, each kept by the planted placement
+	// and by the locks.
+	where := func(c int) int {
+		if l := in.Clients[c].Lock; l != NoCell {
+			return l
 		}
-		byInst[i] = append(byInst[i], c)
+		return planted[c]
+	}
+	byInst := map[int][]int{}
+	for c := range planted {
+		byInst[in.Units[in.Cells[where(c)].Unit].Institution] = append(byInst[in.Units[in.Cells[where(c)].Unit].Institution], c)
 	}
 	seen := map[[2]int]bool{}
-	for len(in.NonAssociations) < cfg.NonAssociations && cfg.Clients >= 2 {
+	for tries := 0; len(in.NonAssociations) < cfg.NonAssociations && cfg.Clients >= 2 && tries < 50*cfg.NonAssociations; tries++ {
 		a := r.IntN(cfg.Clients)
 		var b int
-		if k := cur[a]; k != NoCell && r.IntN(3) > 0 {
-			peers := byInst[in.Units[in.Cells[k].Unit].Institution]
+		if r.IntN(3) > 0 {
+			peers := byInst[in.Units[in.Cells[where(a)].Unit].Institution]
 			b = peers[r.IntN(len(peers))]
 		} else {
 			b = r.IntN(cfg.Clients)
@@ -186,7 +200,6 @@ func Generate(cfg GenConfig) *Instance {
 		if a == b || seen[[2]int{min(a, b), max(a, b)}] {
 			continue
 		}
-		seen[[2]int{min(a, b), max(a, b)}] = true
 		scope := ScopeUnit
 		switch x := r.IntN(20); {
 		case x < 5:
@@ -196,13 +209,19 @@ func Generate(cfg GenConfig) *Instance {
 		case x < 9:
 			scope = ScopeTransport
 		}
+		ka, kb := where(a), where(b)
+		ua, ub := in.Cells[ka].Unit, in.Cells[kb].Unit
+		if (scope == ScopeCell && ka == kb) || (scope == ScopeUnit && ua == ub) || (scope == ScopeInstitution && in.Units[ua].Institution == in.Units[ub].Institution) {
+			continue
+		}
+		seen[[2]int{min(a, b), max(a, b)}] = true
 		in.NonAssociations = append(in.NonAssociations, NonAssociation{A: a, B: b, Scope: scope})
 	}
 	return in
 }
 
-// currentPlacement places a share of the clients feasibly, in random order,
-// ignoring non-associations (none exist yet when it runs).
+// currentPlacement places a share of the clients feasibly, in random
+// order, ignoring non-associations (none exist yet when it runs).
 func currentPlacement(in *Instance, r *rand.Rand, share float64) []int {
 	m := compile(in)
 	cs := m.classes()

@@ -2,7 +2,10 @@
 
 package solve
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func TestGreedyKeepsHardRules(t *testing.T) {
 	for seed := range uint64(5) {
@@ -17,5 +20,20 @@ func TestGreedyKeepsHardRules(t *testing.T) {
 			}
 		}
 		t.Logf("seed %d: greedy %d (unplaced %d)", seed, g.Cost.Total, len(g.Unplaced))
+	}
+}
+
+func TestSolveKeepsHardRules(t *testing.T) {
+	for seed := range uint64(5) {
+		in := Generate(GenConfig{Clients: 500, Places: 600, NonAssociations: 800, Seed: seed})
+		g, _ := Greedy(in)
+		s, err := Solve(context.Background(), in, Options{Seed: seed})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if vs := Check(in, s); len(vs) > 0 {
+			t.Errorf("seed %d: solve: %v", seed, vs)
+		}
+		t.Logf("seed %d: greedy %d (unplaced %d), solve %d", seed, g.Cost.Total, len(g.Unplaced), s.Cost.Total)
 	}
 }
