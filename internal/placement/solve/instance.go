@@ -290,6 +290,12 @@ func (in *Instance) Validate() error {
 		if c.Gender != Male && c.Gender != Female {
 			return fmt.Errorf("client %q: gender must be m or f", c.ID)
 		}
+		if c.Sharing > ShareNever|ShareNonSmoker|ShareSameLanguage|ShareNoViolence {
+			return fmt.Errorf("client %q: unknown sharing flags", c.ID)
+		}
+		if c.MinSecurity < -1_000_000 || c.MinSecurity > 1_000_000 {
+			return fmt.Errorf("client %q: security level out of range", c.ID)
+		}
 		if c.Risk < 0 || c.Risk > 100 {
 			return fmt.Errorf("client %q: risk %d out of range 0–100", c.ID, c.Risk)
 		}

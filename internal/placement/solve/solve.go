@@ -18,7 +18,7 @@ type Options struct {
 	// effort give the same solution.
 	Seed uint64
 	// Effort is the number of local-search steps per client (default
-	// 200). The search stops earlier when TimeLimit or the context ends;
+	// 200; at least 200 000 steps in all). The search stops earlier when TimeLimit or the context ends;
 	// only then does the result depend on the speed of the machine.
 	Effort int
 	// TimeLimit bounds the whole call (0: none).
@@ -107,7 +107,7 @@ func (m *model) improve(ctx context.Context, cs *classes, opts Options) *model {
 		go func() {
 			defer wg.Done()
 			s := newSearch(m.clone(), cs, cand, opts.Seed, uint64(w))
-			s.run(ctx, effort*m.nClients)
+			s.run(ctx, max(effort*m.nClients, minSteps))
 			s.polish()
 			results[w] = s
 		}()
@@ -472,6 +472,10 @@ func (s *search) polish() {
 // start spent the step budget undoing it (1.0 ended 5 % worse than 0.1 at
 // the same budget; 0.03 and 0.01 were no better than 0.1).
 const startFactor = 0.1
+
+// minSteps keeps small instances, where a step costs next to nothing, from
+// being searched for only a few thousand steps.
+const minSteps = 200_000
 
 // naBlocker is the one client whose non-association keeps c out of cell k,
 // -1 when none does, -2 when several do.
