@@ -64,7 +64,7 @@ func commands() []command {
 		{"users", "custodia users add|reset|list|disable|enable --db URL …", "Create staff accounts, reset passwords, list, disable and enable accounts.", runUsers},
 		{"tokens", tokensUsage, tokensHelp, runTokens},
 		{"audit", "custodia audit verify --db URL", "Walk the hash-chained audit log; exit 1 naming the first bad record.", runAudit},
-		{"bench", "custodia bench register|registrations [--db URL] [--duration 10s] …", "Measure reads, moves and search (register), or durable registrations/s with --writers concurrent writers (registrations).", runBench},
+		{"bench", "custodia bench register|registrations|placement [flags]", "Measure reads, moves and search (register), durable registrations/s with --writers concurrent writers (registrations), or the placement optimiser against a greedy baseline (placement).", runBench},
 		{"export", exportUsage, exportHelp, runExport},
 		{"help", "custodia help [command]", "Show this help, or a command's flags.", nil},
 	}

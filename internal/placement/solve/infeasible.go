@@ -366,12 +366,22 @@ func (m *model) cliques(cs *classes) []Conflict {
 		}
 		reported := map[string]bool{}
 		for c := range int32(m.nClients) {
-			if len(adj[c]) < 2 {
+			if len(adj[c]) == 0 {
 				continue
 			}
 			clique := []int32{c}
 			cand := slices.Clone(adj[c])
-			slices.SortStableFunc(cand, func(a, b int32) int { return cmp.Compare(len(adj[b]), len(adj[a])) })
+			// Neighbours sharing most neighbours with c first: they are the
+			// likeliest members of c's largest clique.
+			common := make(map[int32]int, len(cand))
+			for _, x := range cand {
+				for _, y := range adj[x] {
+					if _, ok := slices.BinarySearch(adj[c], y); ok {
+						common[x]++
+					}
+				}
+			}
+			slices.SortStableFunc(cand, func(a, b int32) int { return cmp.Compare(common[b], common[a]) })
 			for _, x := range cand {
 				ok := true
 				for _, y := range clique {
@@ -384,7 +394,7 @@ func (m *model) cliques(cs *classes) []Conflict {
 					clique = append(clique, x)
 				}
 			}
-			if len(clique) < 3 {
+			if len(clique) < 2 {
 				continue
 			}
 			places := map[int32]bool{}
