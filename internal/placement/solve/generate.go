@@ -170,19 +170,15 @@ func Generate(cfg GenConfig) *Instance {
 	cur := currentPlacement(in, r, cfg.Current)
 	for c, k := range cur {
 		in.Clients[c].Current = k
-		if k != NoCell && r.Float64() < cfg.Locked {
-			in.Clients[c].Lock = k
+		// Locked to the planted cell, as a user locks a proposed placement,
+		// which keeps the planted placement a witness of feasibility.
+		if r.Float64() < cfg.Locked {
+			in.Clients[c].Lock = planted[c]
 		}
 	}
 	// Non-associations: mostly between clients of one institution (where
-	// they bind), scopes mostly unit, each kept by the planted placement
-	// and by the locks.
-	where := func(c int) int {
-		if l := in.Clients[c].Lock; l != NoCell {
-			return l
-		}
-		return planted[c]
-	}
+	// they bind), scopes mostly unit, each kept by the planted placement.
+	where := func(c int) int { return planted[c] }
 	byInst := map[int][]int{}
 	for c := range planted {
 		byInst[in.Units[in.Cells[where(c)].Unit].Institution] = append(byInst[in.Units[in.Cells[where(c)].Unit].Institution], c)
