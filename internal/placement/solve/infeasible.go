@@ -462,7 +462,12 @@ func (m *model) blocked(cs *classes, unplaced []int32) []Conflict {
 			case !m.naOK(c, k, -1, NoCell):
 				na++
 				for j := m.naStart[c]; j < m.naStart[c+1]; j++ {
-					if o := m.naOther[j]; m.cell[o] != NoCell && len(naWith) < 5 && !slices.Contains(naWith, m.in.Clients[o].ID) {
+					o := m.naOther[j]
+					ko := m.cell[o]
+					if ko == NoCell || len(naWith) == 5 || slices.Contains(naWith, m.in.Clients[o].ID) {
+						continue
+					}
+					if (m.naScope[j] == ScopeCell && ko == k) || (m.naScope[j] == ScopeUnit && m.cellUnit[ko] == m.cellUnit[k]) || (m.naScope[j] == ScopeInstitution && m.cellInst[ko] == m.cellInst[k]) {
 						naWith = append(naWith, m.in.Clients[o].ID)
 					}
 				}
@@ -470,7 +475,7 @@ func (m *model) blocked(cs *classes, unplaced []int32) []Conflict {
 				share++
 			}
 		}
-		msg := fmt.Sprintf("client %s (%s): of %d cells that admit the client, %d are full, %d hold or neighbour non-associated clients", cl.ID, describeKey(cl), len(cells), full, na)
+		msg := fmt.Sprintf("client %s (%s): of %d cells that admit the client, %d are full, %d are kept from the client by non-associations", cl.ID, describeKey(cl), len(cells), full, na)
 		if len(naWith) > 0 {
 			msg += " (" + strings.Join(naWith, ", ") + ")"
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -281,5 +282,32 @@ func BenchmarkRank(b *testing.B) {
 		if _, err := Rank(in, 17); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A search that ends without a placement (no counting argument fires) says
+// for each client left over what blocks it, never returning a partial
+// placement.
+func TestUnprovenInfeasibleNamesTheBlockers(t *testing.T) {
+	in := &Instance{Weights: DefaultWeights(),
+		Regions:      []Region{{ID: "R"}},
+		Institutions: []Institution{{ID: "I"}},
+		Units:        []Unit{{ID: "U1"}, {ID: "U2"}},
+		Cells:        []Cell{{ID: "K1", Unit: 0, Capacity: 2}, {ID: "K2", Unit: 1, Capacity: 2}},
+	}
+	// A and B may not share, so they take both units, and C is kept out of
+	// the units of both: infeasible, but not by any counting argument.
+	for _, id := range []string{"A", "B", "C"} {
+		in.Clients = append(in.Clients, Client{ID: id, Gender: Male, Home: -1, Current: NoCell, Lock: NoCell})
+	}
+	in.Clients[0].Sharing = ShareNever
+	in.Clients[1].Sharing = ShareNever
+	in.NonAssociations = []NonAssociation{{A: 2, B: 0, Scope: ScopeUnit}, {A: 2, B: 1, Scope: ScopeUnit}}
+	inf := infeasible(t, in)
+	if inf.Proven {
+		t.Fatalf("no counting argument covers this case, yet: %v", inf)
+	}
+	if !slices.Contains(inf.Conflicts[0].Clients, 2) || !strings.Contains(inf.Error(), "non-associations") {
+		t.Fatalf("the leftover client and its blockers are not named: %v", inf)
 	}
 }
