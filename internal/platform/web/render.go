@@ -47,6 +47,9 @@ type Page struct {
 	Data   any
 	Status int
 	Path   string
+	// Offline is the page the service worker shows when the server
+	// cannot be reached: the layout leaves out what needs the server.
+	Offline bool
 }
 
 // Templates is a set of pages, each parsed together with the layout and

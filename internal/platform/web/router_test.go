@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +24,7 @@ import (
 	"github.com/custodia/custodia/internal/platform/db"
 	"github.com/custodia/custodia/internal/platform/db/dbtest"
 	_ "github.com/custodia/custodia/internal/platform/events"
+	"github.com/custodia/custodia/internal/platform/i18n"
 	"github.com/custodia/custodia/internal/platform/web"
 )
 
@@ -421,5 +425,68 @@ func TestSessionInfo(t *testing.T) {
 	}
 	if cc := res.Header.Get("Cache-Control"); cc != "no-cache" {
 		t.Errorf("GET /sw.js: Cache-Control %q, want no-cache", cc)
+	}
+}
+
+// TestOfflinePage: GET /offline, the page the service worker keeps to show
+// when the server cannot be reached, is public and generic. Asked for with
+// a signed-in session (and a flash cookie waiting for the next page) it
+// shows nothing of the session — no name, no user id, no CSRF token, no
+// sign-out — and sets no cookie, so a cached copy on a shared tablet holds
+// no personal data. It is in the language asked for (?lang=, how the
+// worker caches each), else the request's. /sw.js carries a version that
+// changes with what it caches.
+func TestOfflinePage(t *testing.T) {
+	f := newFixture(t)
+	ctx := audit.WithActor(context.Background(), audit.System)
+	st, err := f.acc.CreateStaff(ctx, access.NewStaff{Username: "olle", DisplayName: "Olle Officersson", Role: access.Officer, Caseload: []string{"U1"}, Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _, err := f.acc.Login(context.Background(), "olle", "correct horse battery", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := "custodia_session=" + sess.Token + "; custodia_flash=" + url.QueryEscape("Saved\x1freg-new-x")
+	for _, tc := range []struct{ query, acceptLang, cookie, lang string }{
+		{"", "sv-SE,sv;q=0.9", "", "sv"},
+		{"", "", cookie, "en"},
+		{"?lang=da", "sv", cookie, "da"},
+		{"?lang=nb", "", "", "nb"},
+		{"?lang=xx", "da", "", "da"},
+	} {
+		res, body := f.do(t, "GET", "/offline"+tc.query, "", "", "Cookie", tc.cookie, "Accept-Language", tc.acceptLang)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET /offline%s: %d %s", tc.query, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		lang := i18n.Lang(tc.lang)
+		if res.Header.Get("Content-Language") != tc.lang || !strings.Contains(body, `<html lang="`+tc.lang+`"`) ||
+			!strings.Contains(body, html.EscapeString(i18n.T(lang, "offline.title"))) || !strings.Contains(body, html.EscapeString(i18n.T(lang, "offline.kept"))) {
+			t.Errorf("GET /offline%s (Accept-Language %q): Content-Language %q, want the page in %s", tc.query, tc.acceptLang, res.Header.Get("Content-Language"), tc.lang)
+		}
+		for _, secret := range []string{st.ID, "Olle", sess.CSRF, sess.Token, "custodia-user", `action="/logout"`, `action="/lang"`, "reg-new-x"} {
+			if strings.Contains(body, secret) {
+				t.Errorf("GET /offline%s shows %q", tc.query, secret)
+			}
+		}
+		if c := res.Header.Values("Set-Cookie"); len(c) != 0 {
+			t.Errorf("GET /offline%s sets cookies: %v", tc.query, c)
+		}
+		for _, want := range []string{`id="custodia-offline"`, `id="sync-status"`, `data-health="/healthz"`, `src="/assets/custodia.js"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET /offline%s lacks %s", tc.query, want)
+			}
+		}
+	}
+
+	res, body := f.do(t, "GET", "/sw.js", "", "")
+	v := regexp.MustCompile(`var VERSION = '([0-9a-f]{16})';`).FindStringSubmatch(body)
+	if res.StatusCode != 200 || v == nil {
+		t.Fatalf("GET /sw.js: %d, no version set", res.StatusCode)
+	}
+	for _, want := range []string{"'/offline'", "'/assets/custodia.js'", "'/assets/custodia-outbox.js'", "'/assets/custodia.css'"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the service worker does not precache %s", want)
+		}
 	}
 }

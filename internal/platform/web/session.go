@@ -26,7 +26,8 @@ var pages = func() *Templates {
 }()
 
 // RegisterBase adds the routes every deployment has: sign-in and -out,
-// language choice, health, static assets and the JSON session endpoints.
+// language choice, health, static assets, the JSON session endpoints, the
+// service worker and its offline page.
 func (s *Server) RegisterBase() {
 	s.Handle(Route{Method: "GET", Pattern: "/login", Scope: ScopePublic, Summary: "Sign-in page", Handle: s.loginPage})
 	s.Handle(Route{Method: "POST", Pattern: "/login", Scope: ScopePublic, Summary: "Sign in", Handle: s.login})
@@ -34,19 +35,14 @@ func (s *Server) RegisterBase() {
 	s.Handle(Route{Method: "POST", Pattern: "/lang", Scope: ScopePublic, Summary: "Choose the interface language", Handle: s.setLang})
 	s.Handle(Route{Method: "GET", Pattern: "/healthz", Scope: ScopePublic, Summary: "Health: 200 when the database and the bus are usable", Handle: s.healthz})
 	s.Handle(Route{Method: "GET", Pattern: "/api/v1/me", Scope: ScopeStaff, Perm: access.Authenticated, API: true, Summary: "The caller's identity, role and caseload", Handle: s.me})
+	s.Handle(Route{Method: "GET", Pattern: OfflinePath, Scope: ScopePublic, Summary: "The page shown, from the browser's cache, when the server cannot be reached (no personal data)", Handle: s.offline})
 	s.Handle(Route{Method: "GET", Pattern: "/session", Scope: ScopeStaff, Perm: access.Authenticated, Summary: "Who is signed in and the session's CSRF token, for the browser's outbox", Handle: s.sessionInfo})
 	static := http.StripPrefix("/assets/", http.FileServerFS(assets.FS))
 	s.mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		static.ServeHTTP(w, r)
 	}))
-	// The service worker that sends the browser's outbox. At the root, so
-	// its scope is the whole site; revalidated on every check, so a new
-	// version reaches the browsers with the binary.
-	s.mux.Handle("GET /sw.js", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
-		http.ServeFileFS(w, r, assets.FS, "sw.js")
-	}))
+	s.mux.Handle("GET /sw.js", http.HandlerFunc(s.sw))
 }
 
 // SessionInfo is what GET /session answers: the signed-in user and the

@@ -47,15 +47,40 @@
 // Status. #sync-status says plainly, while anything waits, that it is saved
 // on this device and will be sent automatically, and lists what waits: the
 // form and page, when it was saved, how many tries, when the next is.
+//
+// The offline page. When a page cannot be loaded at all because the network
+// or the server is down, the worker answers with its cached copy of
+// /offline (section #custodia-offline) under the address asked for. That
+// page is generic, the same for everyone, with no signed-in user: this
+// script lists on it the items of the user last signed in on this device
+// ("custodia:last-user" in localStorage, written by every signed-in page,
+// removed on the sign-in page and when signing out, so a shared tablet
+// shows nothing after a sign-out). That is for display only; the sender
+// still asks the server who is signed in. The page asks GET /healthz with
+// backoff (at once on "online" or its button) and loads the address again
+// when the server answers. Each page tells the worker its language, which
+// the offline page is then shown in. Without a worker there is no offline
+// page: a load while the server is down shows the browser's error page, and
+// what waits is sent when a page of the site is loaded again.
 (function () {
   'use strict';
 
   var O = window.custodiaOutbox;
   var meta = function (n) { var m = document.querySelector('meta[name="' + n + '"]'); return m ? m.content : ''; };
-  var USER = meta('custodia-user') || '-';
+  // The offline page (shown by the worker when a page cannot be loaded) has
+  // no signed-in user; it lists the items of the user last signed in on this
+  // device, remembered here by every signed-in page and forgotten on the
+  // sign-in page (after signing out, or when the session has expired) and
+  // on signing out. It is for display only: the sender still asks the
+  // server who is signed in and sends only that user's items.
+  var OFFLINE = document.getElementById('custodia-offline');
+  var SIGNED_IN = meta('custodia-user'), LAST_USER = 'custodia:last-user';
+  var USER = SIGNED_IN || (OFFLINE && lsGet(LAST_USER, '')) || '-';
   var NS = 'custodia:' + USER + ':';
   var JOURNAL = NS + 'outbox', DRAFT = NS + 'draft:', PENDING = 'custodia:pending', FLASH = 'custodia:flash';
   var LOGIN = meta('custodia-login') || '/login';
+  if (SIGNED_IN) lsPut(LAST_USER, SIGNED_IN);
+  else if (location.pathname === LOGIN) lsDel(LAST_USER);
   // A submit being sent by its own page is left to it this long (the
   // sender's timeout and a margin); if the tab closes meanwhile, the worker
   // sends it after that.
@@ -89,6 +114,9 @@
   // from the i18n keys sync.* ("%d" is a number, "%s" a time); English is
   // the fallback.
   var statusEl, savedTimer, authNeeded = false;
+  // The status floats over the page, except on the offline page, where it
+  // is part of the text.
+  var FLOAT = OFFLINE ? '' : ' floating';
   function status() {
     if (!statusEl) {
       statusEl = document.getElementById('sync-status');
@@ -126,17 +154,21 @@
     if (!box.length) {
       authNeeded = false;
       if (!flash) {
-        if (!savedTimer) { el.textContent = ''; el.className = 'sync-status'; } // let a "Saved" run its course
+        if (!savedTimer) { // let a "Saved" run its course
+          el.className = 'sync-status';
+          // The offline page says so when nothing waits.
+          el.textContent = OFFLINE ? OFFLINE.getAttribute(USER === '-' ? 'data-anon' : 'data-none') || '' : '';
+        }
         return;
       }
       clearTimeout(savedTimer);
-      el.className = 'sync-status floating';
+      el.className = 'sync-status' + FLOAT;
       el.textContent = text(flash, flash === 'saved' ? 'Saved' : 'Draft restored');
       savedTimer = setTimeout(function () { savedTimer = null; showStatus(); }, 5000);
       return;
     }
     clearTimeout(savedTimer); savedTimer = null;
-    el.className = 'sync-status floating ' + (rejected.length ? 'rejected' : 'pending');
+    el.className = 'sync-status' + FLOAT + ' ' + (rejected.length ? 'rejected' : 'pending');
     // What waits is a list in a <details> opened from the status line. Only
     // the line is announced (the list is aria-live=off): it changes on
     // every try.
@@ -153,8 +185,9 @@
       sum.addEventListener('click', function () { det.setAttribute('data-toggled', ''); });
     }
     // A refusal must not go unseen: its link back to the form shows until
-    // the user closes the list.
-    if (rejected.length && !det.hasAttribute('data-toggled')) det.open = true;
+    // the user closes the list. On the offline page the list is what the
+    // page is for.
+    if ((rejected.length || OFFLINE) && !det.hasAttribute('data-toggled')) det.open = true;
     var line = [];
     if (rejected.length) line.push(text('rejected', '%d not accepted by the server — open the form and check', rejected.length));
     if (waiting) line.push(text('unsent', 'Saved on this device — will be sent automatically (%d waiting)', waiting));
@@ -294,7 +327,7 @@
     return t && t !== page ? t + ' — ' + page : page || location.pathname;
   }
   function newItem(form, id, url, body) {
-    return { id: id, user: USER, url: url, body: body, page: location.pathname, label: label(form), t: Date.now(),
+    return { id: id, user: USER, url: url, body: body, page: location.pathname + location.search, label: label(form), t: Date.now(),
       keep: form.hasAttribute('data-keep') ? draftKey(form) : '', tries: 0, next: 0 };
   }
   function journalItem(item) {
@@ -394,7 +427,7 @@
   var reg = null, timer, flushing = false, staleHint = false;
   // hint is this page's session for the sender, unless the server refused
   // its token.
-  function hint() { return staleHint || USER === '-' ? null : { user: USER, csrf: meta('csrf-token') }; }
+  function hint() { return staleHint || !SIGNED_IN ? null : { user: USER, csrf: meta('csrf-token') }; }
   function flushMsg() { var h = hint() || {}; return { type: 'flush', user: h.user, csrf: h.csrf }; }
   function worker() { return reg && reg.active; }
   function wakeWorker() {
@@ -505,7 +538,10 @@
       var keepIt = form.hasAttribute('data-keep');
       if (keepIt) restoring.add(form);
       return Promise.all([box, keepIt ? readDraft(draftKey(form)) : null]).then(function (got) {
-        var mine = got[0].filter(function (i) { return i.rejected && i.page === location.pathname && i.url === target(form); });
+        // (page has the query since it tells forms apart, e.g. ?kind=; it
+        // had not in earlier versions.)
+        var here = location.pathname + location.search;
+        var mine = got[0].filter(function (i) { return i.rejected && (i.page === here || i.page === location.pathname) && i.url === target(form); });
         var d = got[1], restored = false;
         // A refused item comes back into its form to be corrected.
         mine.forEach(function (i) { restored = fill(form, Array.from(new URLSearchParams(i.body))) || restored; O.remove(i.id).catch(noop); });
@@ -550,6 +586,7 @@
   document.addEventListener('submit', function (e) {
     var f = e.target;
     if (e.defaultPrevented) return; // htmx (or a "No") has it
+    if (f.getAttribute('action') === '/logout') lsDel(LAST_USER);
     if (f.hasAttribute('data-keep')) session(PENDING, JSON.stringify([f.getAttribute('data-keep'), draftKey(f)]));
     if (f.hasAttribute('data-queue') && !f.hasAttribute('hx-post') && f.method === 'post' && f.enctype !== 'multipart/form-data') { e.preventDefault(); submitQueued(f, e.submitter); }
   });
@@ -599,9 +636,55 @@
     return navigator.serviceWorker.register('/sw.js', { scope: '/', updateViaCache: 'none' }).then(function (r) {
       reg = r;
       var w = r.installing || r.waiting;
-      if (w) w.addEventListener('statechange', function () { if (w.state === 'activated') { wakeWorker(); kick(); } });
+      if (w) w.addEventListener('statechange', function () { if (w.state === 'activated') { tellLang(); wakeWorker(); kick(); } });
+      else tellLang();
       return r;
     }, function () { return null; });
+  }
+  // tellLang tells the worker the language this page is in, which its
+  // offline page is then shown in. The offline page itself says nothing.
+  function tellLang() {
+    var w = worker();
+    if (w && !OFFLINE && lang) w.postMessage({ type: 'lang', lang: lang });
+  }
+
+  // ---------- The offline page ----------
+  // The worker shows it, under the URL that was asked for, when the network
+  // or the server is down. It asks GET /healthz with backoff (and at once on
+  // "online" or the button) and, when the server answers, loads that URL
+  // again. The list of what waits is the status line above.
+  var CHECK_FIRST = 1000, CHECK_MAX = 30 * 1000;
+  function watchServer() {
+    var delay = CHECK_FIRST, timer = null, busy = false;
+    var line = document.getElementById('offline-check');
+    var say = function (name, v) {
+      var s = OFFLINE.getAttribute('data-' + name) || '';
+      if (line) line.textContent = v === undefined ? s : s.replace('%s', v);
+    };
+    function back() {
+      // Opened at its own address, there is nothing to go back to.
+      if (location.pathname === OFFLINE.getAttribute('data-self')) location.replace('/');
+      else location.reload();
+    }
+    function check() {
+      clearTimeout(timer);
+      if (busy) return;
+      busy = true;
+      say('checking');
+      fetch(OFFLINE.getAttribute('data-health') || '/healthz', { cache: 'no-store', credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (res) { return res.ok; }, function () { return false; })
+        .then(function (up) {
+          busy = false;
+          if (up) { back(); return; }
+          timer = setTimeout(check, delay);
+          say('next', when(Date.now() + delay, true));
+          delay = Math.min(CHECK_MAX, delay * 2);
+        });
+    }
+    window.addEventListener('online', function () { delay = CHECK_FIRST; check(); });
+    var btn = document.getElementById('offline-retry');
+    if (btn) btn.addEventListener('click', function () { delay = CHECK_FIRST; retryNow(); check(); });
+    timer = setTimeout(check, delay);
   }
 
   function start() {
@@ -623,6 +706,7 @@
       if (O) O.pruneSent().catch(noop);
       return retryNow();
     }).then(schedule, schedule);
+    if (OFFLINE) watchServer();
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
 })();

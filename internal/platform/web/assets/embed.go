@@ -9,7 +9,8 @@ package assets
 import "embed"
 
 // FS holds custodia.css, custodia.js, custodia-outbox.js, sw.js (the service
-// worker, served at /sw.js) and htmx.min.js at its root.
+// worker, served at /sw.js with its version filled in) and htmx.min.js at
+// its root.
 //
 //go:embed custodia.css custodia.js custodia-outbox.js sw.js htmx.min.js
 var FS embed.FS
