@@ -76,7 +76,8 @@ func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		if len(args) > 1 {
 			for _, c := range commands() {
 				if c.name == args[1] && c.run != nil {
-					if err := c.run(ctx, []string{"-h"}, out, out); err != nil && !errors.Is(err, flag.ErrHelp) {
+					// "help bench registrations" is the help of "bench registrations".
+					if err := c.run(ctx, append(append([]string{}, args[2:]...), "-h"), out, out); err != nil && !errors.Is(err, flag.ErrHelp) {
 						return err
 					}
 					return nil
