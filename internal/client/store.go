@@ -766,22 +766,31 @@ func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, er
 }
 
 // Whereabouts resolves id through merges and reads the person's name and
-// current place inside another capability's transaction. It is not an
-// audited read: the caller records what it does with the person.
-func Whereabouts(ctx context.Context, tx *db.Tx, id string) (Placed, error) {
-	cid, err := canonicalID(ctx, tx, id)
-	if err != nil {
-		return Placed{}, err
+// current place, in another capability's transaction or on q alone (a
+// *db.DB) before one. It is not an audited read: the caller records what
+// it does with the person.
+func Whereabouts(ctx context.Context, q db.Querier, id string) (Placed, error) {
+	// One read in the common case (a record not merged away); a merged
+	// record is followed to the one that holds the person now.
+	for range 16 {
+		pl := Placed{ID: id}
+		var given, family, into string
+		err := q.QueryRowContext(ctx, `SELECT COALESCE(merged_into, ''), number, given_name, family_name, COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, id).
+			Scan(&into, &pl.Number, &given, &family, &pl.InstitutionID, &pl.UnitID, &pl.OfficeID, &pl.HomeLocation)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Placed{}, apperr.New(apperr.NotFound, "There is no client with this id.")
+		}
+		if err != nil {
+			return Placed{}, fmt.Errorf("client: whereabouts: %w", err)
+		}
+		if into != "" {
+			id = into
+			continue
+		}
+		pl.Name = given + " " + family
+		return pl, nil
 	}
-	pl := Placed{ID: cid}
-	var given, family string
-	err = tx.QueryRowContext(ctx, `SELECT number, given_name, family_name, COALESCE(institution_id, ''), COALESCE(unit_id, ''), COALESCE(office_id, ''), home_location FROM clients WHERE id = $1`, cid).
-		Scan(&pl.Number, &given, &family, &pl.InstitutionID, &pl.UnitID, &pl.OfficeID, &pl.HomeLocation)
-	if err != nil {
-		return Placed{}, fmt.Errorf("client: whereabouts: %w", err)
-	}
-	pl.Name = given + " " + family
-	return pl, nil
+	return Placed{}, fmt.Errorf("client: merge chain too long at %s", id)
 }
 
 // recordIDs is id and every id merged into it, directly or through other

@@ -104,69 +104,89 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, clientID, key
 			return nil, err
 		}
 	}
-	var out *Registration
-	try := func() error {
-		return s.DB.Transact(ctx, func(tx *db.Tx) error {
-			a := actorOf(ctx)
-			if key != "" {
-				prev, err := findByKey(ctx, tx, a.ID, key)
-				if err != nil {
-					return err
-				}
-				if prev != nil {
-					if prev.ClientID != clientID || prev.Kind != n.Kind {
-						return apperr.Field("Idempotency-Key", "This key was already used for a different registration.")
-					}
-					if err := loadParties(ctx, tx, []*Registration{prev}); err != nil {
-						return err
-					}
-					prev.Replayed = true
-					out = prev
-					return nil
-				}
+	a := actorOf(ctx)
+	// A retry finds what its first attempt stored. The lookup runs before
+	// the write transaction (on SQLite, reads do not take the one writer);
+	// two attempts racing past it both try to insert, the unique index on
+	// (author, key) refuses the second, which then finds the first.
+	replay := func(q db.Querier) (*Registration, error) {
+		if key == "" {
+			return nil, nil
+		}
+		prev, err := findByKey(ctx, q, a.ID, key)
+		if err != nil || prev == nil {
+			return nil, err
+		}
+		if prev.ClientID != clientID || prev.Kind != n.Kind {
+			// The path may name a merged-away record of the same person.
+			if pl, err := client.Whereabouts(ctx, q, clientID); err != nil || pl.ID != prev.ClientID || prev.Kind != n.Kind {
+				return nil, apperr.Field("Idempotency-Key", "This key was already used for a different registration.")
 			}
-			if invalid != nil {
-				return invalid
-			}
-			pl, err := client.Whereabouts(ctx, tx, clientID)
-			if err != nil {
-				return err
-			}
-			if err := nameClients(ctx, tx, n.Parties); err != nil {
-				return err
-			}
-			r := &Registration{ID: db.NewID(), Kind: n.Kind, ClientID: pl.ID, ClientName: pl.Name, InstitutionID: pl.InstitutionID, UnitID: pl.UnitID,
-				OccurredAt: when, Place: n.Place, Details: n.Details, Parties: n.Parties, Status: Draft,
-				AuthorID: a.ID, AuthorName: a.Name, CreatedAt: tx.Now, UpdatedAt: tx.Now, Version: 1}
-			if r.InstitutionID == "" {
-				r.InstitutionID = pl.OfficeID
-			}
-			if n.Submit {
-				r.Status, r.SubmittedAt = Submitted, tx.Now
-			}
-			if err := insertReg(ctx, tx, r, key); err != nil {
-				return err
-			}
-			if err := audit.Write(ctx, tx, audit.Entry{Action: "registration.create", ClientID: r.ClientID, ObjectType: "registration", ObjectID: r.ID, Detail: "kind=" + string(r.Kind) + " status=" + string(r.Status)}); err != nil {
-				return err
-			}
-			created := historyLine{"created", ""}
-			if n.Submit {
-				if err := s.submitted(ctx, tx, r, a, created); err != nil {
-					return err
-				}
-			} else if err := addHistoryLines(ctx, tx, r.ID, a.ID, a.Name, created); err != nil {
-				return err
-			}
-			out = r
-			return nil
-		})
+		}
+		if err := loadParties(ctx, q, []*Registration{prev}); err != nil {
+			return nil, err
+		}
+		prev.Replayed = true
+		return prev, nil
 	}
-	err := try()
-	if err != nil && db.IsUniqueViolation(err) {
-		// A concurrent retry with the same key stored it first: answer
-		// with that one.
-		err = try()
+	if prev, err := replay(s.DB); prev != nil || err != nil {
+		return prev, err
+	}
+	if invalid != nil {
+		return nil, invalid
+	}
+	// Who and where the person is, and the clients named, are read before
+	// the write too; a registration records where the person was when it
+	// was made.
+	pl, err := client.Whereabouts(ctx, s.DB, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if err := nameClients(ctx, s.DB, n.Parties); err != nil {
+		return nil, err
+	}
+	var out *Registration
+	err = s.DB.Transact(ctx, func(tx *db.Tx) error {
+		r := &Registration{ID: db.NewID(), Kind: n.Kind, ClientID: pl.ID, ClientName: pl.Name, InstitutionID: pl.InstitutionID, UnitID: pl.UnitID,
+			OccurredAt: when, Place: n.Place, Details: n.Details, Parties: n.Parties, Status: Draft,
+			AuthorID: a.ID, AuthorName: a.Name, CreatedAt: tx.Now, UpdatedAt: tx.Now, Version: 1}
+		if r.InstitutionID == "" {
+			r.InstitutionID = pl.OfficeID
+		}
+		if n.Submit {
+			r.Status, r.SubmittedAt = Submitted, tx.Now
+		}
+		if err := insertReg(ctx, tx, r, key); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, audit.Entry{Action: "registration.create", ClientID: r.ClientID, ObjectType: "registration", ObjectID: r.ID, Detail: "kind=" + string(r.Kind) + " status=" + string(r.Status)}); err != nil {
+			return err
+		}
+		created := historyLine{"created", ""}
+		if n.Submit {
+			if err := s.submitted(ctx, tx, r, a, created); err != nil {
+				return err
+			}
+		} else if err := addHistoryLines(ctx, tx, r.ID, a.ID, a.Name, created); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil && key != "" && db.IsUniqueViolation(err) {
+		// A concurrent attempt with the same key stored it first. It is
+		// looked up in a write transaction: on SQLite that one runs after
+		// the attempt's (perhaps in the same group commit, not yet on
+		// disk) and returns only once both are committed.
+		var prev *Registration
+		rerr := s.DB.Transact(ctx, func(tx *db.Tx) error {
+			var err error
+			prev, err = replay(tx)
+			return err
+		})
+		if prev != nil || rerr != nil {
+			return prev, rerr
+		}
 	}
 	return out, err
 }
@@ -205,12 +225,12 @@ func (s *Service) nameStaff(ctx context.Context, ps []Party) (invalid, err error
 // nameClients checks, in the transaction, that the clients named as
 // parties exist, and takes their record's id (a merged record's
 // survivor) and name.
-func nameClients(ctx context.Context, tx *db.Tx, ps []Party) error {
+func nameClients(ctx context.Context, q db.Querier, ps []Party) error {
 	for i := range ps {
 		if ps[i].Type != "client" {
 			continue
 		}
-		pl, err := client.Whereabouts(ctx, tx, ps[i].ID)
+		pl, err := client.Whereabouts(ctx, q, ps[i].ID)
 		if err != nil {
 			return apperr.Field(fmt.Sprintf("parties[%d].id", i), "There is no client with this id.")
 		}

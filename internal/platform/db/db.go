@@ -126,6 +126,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return d, nil
 }
 
+// Querier runs statements: a *Tx, or a *DB outside any transaction.
+type Querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
 // SetClock pins the clock (tests and demo generation).
 func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
