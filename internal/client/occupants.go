@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/custodia/custodia/internal/platform/audit"
 	"github.com/custodia/custodia/internal/platform/db"
@@ -29,6 +30,9 @@ type Occupant struct {
 	// share a sex; a sharing condition may ask for a common language).
 	Sex       string   `json:"sex"`
 	Languages []string `json:"languages"`
+	// AdmittedAt is when the present stay began: a day's intake is the
+	// people admitted that day.
+	AdmittedAt time.Time `json:"admitted_at,omitzero"`
 }
 
 // Name is the person's full name.

@@ -722,17 +722,21 @@ func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, er
 	in := placeholders(4, len(locationIDs))
 	where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
 	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
-		COALESCE(c.unit_id, ''), COALESCE(c.cell_id, ''), c.sex, c.languages FROM clients c WHERE `+where, args...)
+		COALESCE(c.unit_id, ''), COALESCE(c.cell_id, ''), c.sex, c.languages,
+		COALESCE((SELECT s.started_at FROM stays s WHERE s.id = c.stay_id), '') FROM clients c WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("client: occupants: %w", err)
 	}
 	byID := map[string]int{}
 	for rows.Next() {
 		var o Occupant
-		var langs string
-		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID, &o.Sex, &langs); err != nil {
+		var langs, admitted string
+		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID, &o.Sex, &langs, &admitted); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if t, err := db.ParseTime(admitted); err == nil {
+			o.AdmittedAt = t
 		}
 		o.Alerts, o.Languages = []string{}, splitList(langs)
 		byID[o.ID] = len(out)

@@ -100,7 +100,7 @@ func genderOf(s string) solve.Gender {
 	return solve.GenderAny
 }
 
-// world is a solve.Instance with what the screen needs to name its
+// world is a solve.Instance with what the screens need to name its
 // indexes.
 type world struct {
 	in      *solve.Instance
@@ -109,6 +109,18 @@ type world struct {
 	where   map[string][2]string // cell id → unit name, institution name
 	mover   int
 	sharing map[int]bool // people with a sharing assessment
+	cellIdx map[string]int
+	idx     map[string]int // person id → index into people
+	units   []UnitRef
+}
+
+// UnitRef names a unit of a placement problem with its institution, for
+// the caseload check of a stored proposal.
+type UnitRef struct {
+	UnitID          string `json:"unit_id"`
+	UnitName        string `json:"unit_name"`
+	InstitutionID   string `json:"institution_id"`
+	InstitutionName string `json:"institution_name"`
 }
 
 // build makes the placement problem of the caseload's units for moving
@@ -116,11 +128,34 @@ type world struct {
 // person's own unit, as a break-glass caller's caseload may not), everyone
 // on their roll, and what the registers say about them.
 func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Client) (*world, error) {
-	tree, err := h.Estate.Tree(ctx)
+	w, err := buildWorld(ctx, h.Estate, h.Client, h.Placement, func(inst, u estate.Location) bool {
+		return p.Covers(inst.ID, u.ID) || u.ID == c.Location.UnitID
+	}, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	w := &world{in: &solve.Instance{Regions: []solve.Region{{ID: "-"}}}, where: map[string][2]string{}, sharing: map[int]bool{}}
+	w.mover = -1
+	if i, ok := w.idx[c.ID]; ok {
+		w.mover = i
+	}
+	if w.mover < 0 {
+		return nil, apperr.New(apperr.Conflict, "Only a person in custody in a cell of your caseload can be moved to another cell.")
+	}
+	return w, nil
+}
+
+// buildWorld makes the placement problem of the units include admits:
+// their cells from the estate (gender, security, accessibility, smoking,
+// out of use), everyone on their roll with a cell (and keep, whoever they
+// are), and the sharing assessments and non-associations between them.
+// Reading the roll is an audited read of everyone on it.
+func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, rules *Service, include func(inst, unit estate.Location) bool, keep string) (*world, error) {
+	tree, err := est.Tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &world{in: &solve.Instance{Regions: []solve.Region{{ID: "-"}}}, where: map[string][2]string{}, sharing: map[int]bool{},
+		cellIdx: map[string]int{}, idx: map[string]int{}, mover: -1}
 	weights := solve.DefaultWeights()
 	// The register knows neither the staff's languages, the programmes,
 	// nor home regions yet: those terms would cost every bed alike.
@@ -133,7 +168,7 @@ func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Cli
 		}
 		ii := -1
 		for _, u := range inst.Units {
-			if !p.Covers(inst.ID, u.ID) && u.ID != c.Location.UnitID {
+			if !include(inst, u) {
 				continue
 			}
 			if ii < 0 {
@@ -142,8 +177,9 @@ func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Cli
 			}
 			ui := len(w.in.Units)
 			w.in.Units = append(w.in.Units, solve.Unit{ID: u.ID, Institution: ii})
+			w.units = append(w.units, UnitRef{UnitID: u.ID, UnitName: u.Name, InstitutionID: inst.ID, InstitutionName: inst.Name})
 			unitIDs = append(unitIDs, u.ID)
-			cells, err := h.Estate.Cells(ctx, u.ID)
+			cells, err := est.Cells(ctx, u.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -152,6 +188,7 @@ func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Cli
 				if g == "" || g == "any" {
 					g = u.Gender
 				}
+				w.cellIdx[ce.ID] = len(w.in.Cells)
 				w.in.Cells = append(w.in.Cells, solve.Cell{ID: ce.ID, Unit: ui, Capacity: ce.Capacity, Gender: genderOf(g),
 					Security: estate.MaxSecurity + 1 - ce.SecurityLevel, Accessible: ce.Accessible, OutOfUse: ce.OutOfUse != nil, Smoking: ce.Smoking})
 				w.cells = append(w.cells, ce)
@@ -159,43 +196,32 @@ func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Cli
 			}
 		}
 	}
-	cellIdx := map[string]int{}
-	for i, ce := range w.cells {
-		cellIdx[ce.ID] = i
-	}
-	roll, err := h.Client.Occupants(ctx, unitIDs)
+	roll, err := cl.Occupants(ctx, unitIDs)
 	if err != nil {
 		return nil, err
 	}
-	w.mover = -1
 	for _, o := range roll {
-		if o.ID == c.ID {
-			w.mover = len(w.people)
-		} else if o.CellID == "" {
+		if o.CellID == "" && o.ID != keep {
 			continue // escaped: no bed to count
 		}
 		w.people = append(w.people, o)
-	}
-	if w.mover < 0 {
-		return nil, apperr.New(apperr.Conflict, "Only a person in custody in a cell of your caseload can be moved to another cell.")
 	}
 	ids := make([]string, len(w.people))
 	for i, o := range w.people {
 		ids[i] = o.ID
 	}
-	rules, err := h.Placement.RulesFor(ctx, ids)
+	rs, err := rules.RulesFor(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	idx := map[string]int{}
 	for i, o := range w.people {
-		idx[o.ID] = i
+		w.idx[o.ID] = i
 		cur := solve.NoCell
-		if k, ok := cellIdx[o.CellID]; ok {
+		if k, ok := w.cellIdx[o.CellID]; ok {
 			cur = k
 		}
 		var a *Assessment
-		if as, ok := rules.Assessments[o.ID]; ok {
+		if as, ok := rs.Assessments[o.ID]; ok {
 			a = &as
 			w.sharing[i] = true
 		}
@@ -210,11 +236,11 @@ func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Cli
 		w.in.Clients = append(w.in.Clients, solve.Client{ID: o.ID, Gender: g, Sharing: sharingOf(a), Smoker: a != nil && a.Smoker, Language: lang,
 			Violence: slices.Contains(o.Alerts, violenceAlert), Risk: riskOf(o.Alerts), Home: -1, Current: cur, Lock: solve.NoCell})
 	}
-	for _, n := range rules.NonAssociations {
+	for _, n := range rs.NonAssociations {
 		for i, a := range n.Members {
 			for _, b := range n.Members[i+1:] {
-				ia, okA := idx[a.ClientID]
-				ib, okB := idx[b.ClientID]
+				ia, okA := w.idx[a.ClientID]
+				ib, okB := w.idx[b.ClientID]
 				if okA && okB {
 					w.in.NonAssociations = append(w.in.NonAssociations, solve.NonAssociation{A: ia, B: ib, Scope: scopeOf[n.Scope]})
 				}
