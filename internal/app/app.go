@@ -58,6 +58,7 @@ type App struct {
 	Reg    *registration.Service
 	Plan   *plan.Service
 	Place  *placement.Service
+	Batch  *placement.Batch
 	Web    *web.Server
 
 	srv    *http.Server
@@ -107,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Reg = &registration.Service{DB: d, Audit: a.Audit, Access: a.Access}
 	a.Plan = &plan.Service{DB: d, Audit: a.Audit}
 	a.Place = &placement.Service{DB: d, Audit: a.Audit}
+	a.Batch = &placement.Batch{DB: d, Audit: a.Audit, Rules: a.Place, Client: a.Client, Estate: a.Estate}
 	a.Web = web.NewServer(d, a.Access, a.Audit, cfg.Log)
 	a.Web.Secure = cfg.SecureCookies
 	a.Web.Locate = a.Client.Locate

@@ -25,7 +25,7 @@ func routes(a *App) {
 	(&headcount.Handlers{Web: s, Estate: a.Estate, Client: a.Client}).Register()
 	(&registration.Handlers{Web: s, Reg: a.Reg, Client: a.Client, Names: a.Estate.Names, Lineage: a.Estate.Lineage, Staff: func(r *http.Request) ([]access.Staff, error) { return a.Access.ListStaff(r.Context()) }}).Register()
 	(&plan.Handlers{Web: s, Plan: a.Plan}).Register()
-	(&placement.Handlers{Web: s, Placement: a.Place, Client: a.Client, Estate: a.Estate, Names: a.Estate.Names}).Register()
+	(&placement.Handlers{Web: s, Placement: a.Place, Batch: a.Batch, Client: a.Client, Estate: a.Estate, Names: a.Estate.Names}).Register()
 	(&admin.Handlers{Web: s, Access: a.Access, Audit: a.Audit, DB: a.DB, Names: a.Estate.Names}).Register()
 	s.Handle(web.Route{Method: "GET", Pattern: "/{$}", Scope: web.ScopeStaff, Perm: access.Authenticated, Summary: "Start page", Handle: func(w http.ResponseWriter, r *http.Request) error {
 		p := web.PrincipalFrom(r.Context())

@@ -223,6 +223,12 @@ func (p *Proposal) LockOf(clientID string) string {
 	return ""
 }
 
+// Moved reports whether the person has a move not yet applied: the
+// proposal page offers a lock for them beside the move.
+func (p *Proposal) Moved(clientID string) bool {
+	return slices.ContainsFunc(p.Moves, func(m ProposedMove) bool { return m.ClientID == clientID && m.Status == MoveProposed })
+}
+
 // snapshot is what a proposal was computed on.
 type snapshot struct {
 	People map[string]string    `json:"people"` // person id → cell id

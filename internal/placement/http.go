@@ -24,6 +24,7 @@ import (
 type Handlers struct {
 	Web       *web.Server
 	Placement *Service
+	Batch     *Batch
 	Client    *client.Service
 	Estate    *estate.Service
 	// Names maps location ids to their names.
@@ -79,7 +80,7 @@ func (h *Handlers) routes() []web.Route {
 			Summary: "Record a cell-sharing risk assessment of the client: outcome not_suitable, suitable_any or conditional (with conditions), reasons, review date",
 			Handle:  h.apiAssess, Request: NewAssessment{}, Response: &Assessment{}},
 		{Method: "GET", Pattern: "/api/v1/clients/{id}/sharing-assessments", Perm: read, Scope: cl, API: true, Summary: "The client's sharing assessment in force and the history", Handle: h.apiAssessments, Response: AssessmentList{}},
-	}, h.pageRoutes()...)
+	}, append(h.pageRoutes(), h.batchRoutes()...)...)
 }
 
 func clientOf(r *http.Request) string { return web.ClientAccessFrom(r.Context()).ClientID }

@@ -64,7 +64,10 @@ const (
 	// Placement: the non-association register and cell-sharing
 	// assessments the placement rules read, and the cell move screen.
 	PlacementRead  Permission = "placement.read"  // see non-associations and sharing assessments
-	PlacementWrite Permission = "placement.write" // record, change and end them; assess
+	PlacementWrite Permission = "placement.write" // record, change and end them; assess; propose a batch placement
+	// PlacementAccept applies a batch placement's moves: narrower than
+	// placement.write, because it moves many people at once.
+	PlacementAccept Permission = "placement.accept"
 	// Authenticated is held by every signed-in principal (own profile,
 	// sign-out, search page shell).
 	Authenticated Permission = "authenticated"
@@ -75,8 +78,8 @@ var grants = map[Role][]Permission{
 	CaseWorker:       {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, Headcount, RegistrationRead, RegistrationWrite, ComplaintHandle, PlanRead, PlanWrite, PlacementRead, PlacementWrite},
 	TransportPlanner: {ClientRead, EstateRead, PlacementRead},
 	Finance:          {ClientRead},
-	UnitManager:      {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, EstateWrite, Headcount, RegistrationRead, RegistrationWrite, RegistrationReview, ComplaintHandle, PlanRead, PlanWrite, PlacementRead, PlacementWrite},
-	Security:         {ClientRead, ClientAlert, EstateRead, Headcount, AuditRead, BreakGlassReview, RegistrationRead, RegistrationWrite, RegistrationReview, PlacementRead, PlacementWrite},
+	UnitManager:      {ClientRead, ClientWrite, ClientMove, ClientAlert, ClientMerge, EstateRead, EstateWrite, Headcount, RegistrationRead, RegistrationWrite, RegistrationReview, ComplaintHandle, PlanRead, PlanWrite, PlacementRead, PlacementWrite, PlacementAccept},
+	Security:         {ClientRead, ClientAlert, EstateRead, Headcount, AuditRead, BreakGlassReview, RegistrationRead, RegistrationWrite, RegistrationReview, PlacementRead, PlacementWrite, PlacementAccept},
 	Analyst:          {EstateRead, StatsRead},
 	Administrator:    {EstateRead, EstateWrite, UsersAdmin, TokensAdmin, AuditRead},
 }
