@@ -454,7 +454,7 @@ func movesOf(w *world, sol *solve.Solution, broken []solve.Violation) []Proposed
 		var pts int64
 		for o, ko := range cells {
 			if o != c && ko == k && k != solve.NoCell {
-				pts += pairPoints(in, c, o)
+				pts += pairPoints(in, k, c, o)
 			}
 		}
 		return pts
@@ -490,10 +490,10 @@ func movesOf(w *world, sol *solve.Solution, broken []solve.Violation) []Proposed
 	return out
 }
 
-// pairPoints is what a and b cost by sharing a cell, by the instance's
-// weights (as solve.Evaluate counts them).
-func pairPoints(in *solve.Instance, a, b int) int64 {
-	w := in.Weights
+// pairPoints is what a and b cost by sharing cell k, by the weights of
+// its institution (as solve.Evaluate counts them).
+func pairPoints(in *solve.Instance, k, a, b int) int64 {
+	w := weightsAt(in, k)
 	ca, cb := in.Clients[a], in.Clients[b]
 	t := w.Risk * int64(ca.Risk) * int64(cb.Risk) / 100
 	if ca.Violence {

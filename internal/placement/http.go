@@ -80,7 +80,7 @@ func (h *Handlers) routes() []web.Route {
 			Summary: "Record a cell-sharing risk assessment of the client: outcome not_suitable, suitable_any or conditional (with conditions), reasons, review date",
 			Handle:  h.apiAssess, Request: NewAssessment{}, Response: &Assessment{}},
 		{Method: "GET", Pattern: "/api/v1/clients/{id}/sharing-assessments", Perm: read, Scope: cl, API: true, Summary: "The client's sharing assessment in force and the history", Handle: h.apiAssessments, Response: AssessmentList{}},
-	}, append(h.pageRoutes(), h.batchRoutes()...)...)
+	}, append(append(h.pageRoutes(), h.batchRoutes()...), h.weightsRoutes()...)...)
 }
 
 func clientOf(r *http.Request) string { return web.ClientAccessFrom(r.Context()).ClientID }

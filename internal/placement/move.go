@@ -156,11 +156,11 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 	}
 	w := &world{in: &solve.Instance{Regions: []solve.Region{{ID: "-"}}}, where: map[string][2]string{}, sharing: map[int]bool{},
 		cellIdx: map[string]int{}, idx: map[string]int{}, mover: -1}
-	weights := solve.DefaultWeights()
-	// The register knows neither the staff's languages, the programmes,
-	// nor home regions yet: those terms would cost every bed alike.
-	weights.Language, weights.Programme, weights.Distance = 0, 0, 0
-	w.in.Weights = weights
+	// An institution's own weights (placement_weights) replace these
+	// there. The register knows neither the staff's languages, the
+	// programmes, nor home regions yet: those terms would cost every bed
+	// alike, so they are zero everywhere.
+	w.in.Weights = DefaultWeightValues().Solve()
 	var unitIDs []string
 	for _, inst := range tree {
 		if inst.Kind != estate.Institution {
@@ -194,6 +194,20 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 				w.cells = append(w.cells, ce)
 				w.where[ce.ID] = [2]string{u.Name, inst.Name}
 			}
+		}
+	}
+	instIDs := make([]string, len(w.in.Institutions))
+	for i, it := range w.in.Institutions {
+		instIDs[i] = it.ID
+	}
+	own, err := rules.weightsOf(ctx, instIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i, it := range w.in.Institutions {
+		if v, ok := own[it.ID]; ok {
+			sw := v.Solve()
+			w.in.Institutions[i].Weights = &sw
 		}
 	}
 	roll, err := cl.Occupants(ctx, unitIDs)

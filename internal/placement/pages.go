@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custodia/custodia/internal/client"
+	"github.com/custodia/custodia/internal/estate"
 	"github.com/custodia/custodia/internal/platform/access"
 	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/db"
@@ -75,6 +76,7 @@ var msgRules = []struct {
 	{regexp.MustCompile(`^The request has invalid fields\.$`), "placement.err.invalid"},
 	{regexp.MustCompile(`^This non-association has ended\.$`), "placement.err.ended"},
 	{regexp.MustCompile(`^Someone else changed this|changed by someone else`), "placement.err.stale"},
+	{regexp.MustCompile(`^Use a whole number from 0 to (\d+)\.$`), "placement.err.weight"},
 }
 
 func tr(lang i18n.Lang, msg string) string {
@@ -429,6 +431,8 @@ type registerData struct {
 	Due    []*NonAssociation
 	Active []*NonAssociation
 	Names  map[string]string
+	// Institutions whose weights the caller may set.
+	Weights []estate.Location
 }
 
 func (h *Handlers) registerPage(w http.ResponseWriter, r *http.Request) error {
@@ -450,6 +454,17 @@ func (h *Handlers) registerPage(w http.ResponseWriter, r *http.Request) error {
 	slices.SortStableFunc(d.Due, func(a, b *NonAssociation) int { return strings.Compare(a.ReviewDate, b.ReviewDate) })
 	if d.Names, err = h.locationNames(ctx, all); err != nil {
 		return err
+	}
+	if p := web.PrincipalFrom(ctx); p.Can(access.PlacementWrite) {
+		tree, err := h.Estate.Tree(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range tree {
+			if l.Kind == estate.Institution && p.Covers(l.ID) {
+				d.Weights = append(d.Weights, l)
+			}
+		}
 	}
 	lang := web.LangOf(r)
 	pg := h.Web.NewPage(w, r, i18n.T(lang, "placement.register_title"))
