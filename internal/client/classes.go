@@ -42,7 +42,8 @@ var readColumns = map[string][]string{
 		"clients.institution_id", "clients.unit_id", "clients.cell_id", "clients.office_id", "alerts.kind"},
 	readHitOut: {"clients.number", "clients.given_name", "clients.family_name", "clients.birth_date"},
 	readRoll: {"clients.number", "clients.given_name", "clients.family_name", "clients.status",
-		"clients.institution_id", "clients.unit_id", "clients.cell_id", "clients.sex", "clients.languages", "alerts.kind", "stays.started_at"},
+		"clients.institution_id", "clients.unit_id", "clients.cell_id", "clients.sex", "clients.languages", "alerts.kind", "stays.started_at",
+		"clients.birth_date", "legal_bases.kind"},
 }
 
 // classOrder ranks the classes from least to most protected.

@@ -33,6 +33,11 @@ type Occupant struct {
 	// AdmittedAt is when the present stay began: a day's intake is the
 	// people admitted that day.
 	AdmittedAt time.Time `json:"admitted_at,omitzero"`
+	// BirthDate (YYYY-MM-DD) and Remand are what the placement rules read
+	// about juveniles and remand. Remand: an active remand basis and no
+	// active sentence.
+	BirthDate string `json:"birth_date"`
+	Remand    bool   `json:"remand"`
 }
 
 // Name is the person's full name.

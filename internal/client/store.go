@@ -723,7 +723,11 @@ func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, er
 	where := `c.merged_into IS NULL AND c.status IN ($1, $2, $3) AND (c.institution_id IN (` + in + `) OR c.unit_id IN (` + in + `))`
 	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.number, c.given_name, c.family_name, c.status, COALESCE(c.institution_id, ''),
 		COALESCE(c.unit_id, ''), COALESCE(c.cell_id, ''), c.sex, c.languages,
-		COALESCE((SELECT s.started_at FROM stays s WHERE s.id = c.stay_id), '') FROM clients c WHERE `+where, args...)
+		COALESCE((SELECT s.started_at FROM stays s WHERE s.id = c.stay_id), ''), c.birth_date,
+		CASE WHEN EXISTS (SELECT 1 FROM legal_bases b WHERE b.client_id = c.id AND b.kind = '`+BasisRemand+`' AND b.ended_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM legal_bases b WHERE b.client_id = c.id AND b.kind = '`+BasisSentence+`' AND b.ended_at IS NULL)
+			THEN 1 ELSE 0 END
+		FROM clients c WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("client: occupants: %w", err)
 	}
@@ -731,14 +735,16 @@ func loadRoll(ctx context.Context, tx *db.Tx, locationIDs []any) ([]Occupant, er
 	for rows.Next() {
 		var o Occupant
 		var langs, admitted string
-		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID, &o.Sex, &langs, &admitted); err != nil {
+		var remand int
+		if err := rows.Scan(&o.ID, &o.Number, &o.GivenName, &o.FamilyName, &o.Status, &o.InstitutionID, &o.UnitID, &o.CellID, &o.Sex, &langs, &admitted,
+			&o.BirthDate, &remand); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if t, err := db.ParseTime(admitted); err == nil {
 			o.AdmittedAt = t
 		}
-		o.Alerts, o.Languages = []string{}, splitList(langs)
+		o.Alerts, o.Languages, o.Remand = []string{}, splitList(langs), remand == 1
 		byID[o.ID] = len(out)
 		out = append(out, o)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custodia/custodia/internal/client"
 	"github.com/custodia/custodia/internal/estate"
@@ -190,7 +191,8 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 				}
 				w.cellIdx[ce.ID] = len(w.in.Cells)
 				w.in.Cells = append(w.in.Cells, solve.Cell{ID: ce.ID, Unit: ui, Capacity: ce.Capacity, Gender: genderOf(g),
-					Security: estate.MaxSecurity + 1 - ce.SecurityLevel, Accessible: ce.Accessible, OutOfUse: ce.OutOfUse != nil, Smoking: ce.Smoking})
+					Security: estate.MaxSecurity + 1 - ce.SecurityLevel, Accessible: ce.Accessible, OutOfUse: ce.OutOfUse != nil, Smoking: ce.Smoking,
+					Remand: inst.Category == remandCategory})
 				w.cells = append(w.cells, ce)
 				w.where[ce.ID] = [2]string{u.Name, inst.Name}
 			}
@@ -228,6 +230,11 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 	if err != nil {
 		return nil, err
 	}
+	// The remand rule (remand people only in remand cells) applies where
+	// the problem has remand cells: a caseload without a remand
+	// institution holds its remand people where they are.
+	remandRule := slices.ContainsFunc(w.in.Cells, func(c solve.Cell) bool { return c.Remand })
+	today := dateOf(rules.DB.Now())
 	for i, o := range w.people {
 		w.idx[o.ID] = i
 		cur := solve.NoCell
@@ -248,6 +255,7 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 			g = solve.Male
 		}
 		w.in.Clients = append(w.in.Clients, solve.Client{ID: o.ID, Gender: g, Sharing: sharingOf(a), Smoker: a != nil && a.Smoker, Language: lang,
+			Remand: o.Remand && remandRule, Juvenile: juvenile(o.BirthDate, today),
 			Violence: slices.Contains(o.Alerts, violenceAlert), Risk: riskOf(o.Alerts), Home: -1, Current: cur, Lock: solve.NoCell})
 	}
 	for _, n := range rs.NonAssociations {
@@ -262,6 +270,22 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 		}
 	}
 	return w, nil
+}
+
+// remandCategory is the estate category of a remand prison: its cells
+// are remand cells.
+const remandCategory = "remand"
+
+// juvenile reports whether a person born on birth (YYYY-MM-DD) is under
+// 18 on today (YYYY-MM-DD). The estate marks no unit as a juvenile unit,
+// so a juvenile has no cell that keeps the rule: the move screen greys
+// every bed and a proposal explains that no placement exists.
+func juvenile(birth, today string) bool {
+	b, err := time.Parse(time.DateOnly, birth)
+	if err != nil {
+		return false
+	}
+	return b.AddDate(18, 0, 0).Format(time.DateOnly) > today
 }
 
 // Bed is a cell with a free bed on the move screen.
