@@ -249,6 +249,17 @@ func (tx *Tx) NowText() string { return FormatTime(tx.Now) }
 // serialization failures and deadlocks (PostgreSQL), busy errors, and a
 // group commit that another transaction broke (SQLite). f must be safe to run more than once.
 func (db *DB) Transact(ctx context.Context, f func(tx *Tx) error) error {
+	if m, _ := ctx.Value(markKey{}).(*CommitMark); m != nil && !m.Done() {
+		inner := f
+		f = func(tx *Tx) error {
+			if err := inner(tx); err != nil {
+				return err
+			}
+			tx.BeforeCommit(func() error { return m.f(ctx, tx) })
+			tx.AfterCommit(func() { m.done.Store(true) })
+			return nil
+		}
+	}
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		err = db.transactOnce(ctx, f, false)
@@ -259,6 +270,27 @@ func (db *DB) Transact(ctx context.Context, f func(tx *Tx) error) error {
 	}
 	return err
 }
+
+// CommitMark is work a request gives the first write transaction that
+// commits under it, done inside that transaction: an idempotency claim
+// records there that the request's change is in, so a crash before the
+// answer is stored cannot leave the claim looking as if nothing happened.
+type CommitMark struct {
+	f    func(ctx context.Context, tx *Tx) error
+	done atomic.Bool
+}
+
+type markKey struct{}
+
+// WithCommitMark returns a context whose first committing Transact also
+// runs f in its transaction.
+func WithCommitMark(ctx context.Context, f func(ctx context.Context, tx *Tx) error) (context.Context, *CommitMark) {
+	m := &CommitMark{f: f}
+	return context.WithValue(ctx, markKey{}, m), m
+}
+
+// Done reports whether a transaction carrying the mark has committed.
+func (m *CommitMark) Done() bool { return m.done.Load() }
 
 // ReadOnly runs f in a transaction that is never committed; on SQLite it
 // does not take the write lock.

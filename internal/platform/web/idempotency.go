@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -57,11 +58,29 @@ func (rec *recorder) Write(b []byte) (int, error) {
 	return rec.ResponseWriter.Write(b)
 }
 
+// The states of a claimed key (idempotency.status): 0 while the first
+// attempt runs, committedNoAnswer once its change has committed (set
+// inside the change's own transaction), then the answer's HTTP status.
+const committedNoAnswer = -1
+
+// staleClaim is how long an attempt may run before its claim is taken to
+// be dead (the server stopped mid-request): longer than any request may
+// last (the server's write timeout is a minute).
+const staleClaim = 2 * time.Minute
+
 // idempotent runs a creating POST at most once per (principal, key). The
 // key is claimed in the database before the handler runs, so a concurrent
 // repeat — on this server or another — waits for the answer instead of
 // creating a second record. A repeat gets the first answer: same status,
 // same body, same Location.
+//
+// The server can stop at any moment. The first write transaction that
+// commits under the request marks the claim committedNoAnswer in that
+// same transaction, so a retry after a crash knows which case it is in:
+// a claim still at 0 long after it was made belonged to an attempt that
+// died before changing anything, and is taken over (the handler runs);
+// a committed claim whose answer never came is answered as done, without
+// running the handler again.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p *access.Principal, key string) {
 	ctx := r.Context()
 	route := rt.Method + " " + r.URL.Path
@@ -74,28 +93,48 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p 
 		// Wait (bounded) for a concurrent first attempt to finish.
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			status, body, loc, gotRoute, err := s.storedAnswer(ctx, p.ID, key)
+			a, err := s.storedAnswer(ctx, p.ID, key)
 			if err != nil {
 				s.fail(w, r, rt, err)
 				return
 			}
-			if gotRoute != route {
+			if a.route != route {
 				s.fail(w, r, rt, apperr.Field("Idempotency-Key", "This key was already used for a different request."))
 				return
 			}
-			if status != 0 {
-				if loc != "" {
-					w.Header().Set("Location", loc)
+			if a.status > 0 {
+				if a.loc != "" {
+					w.Header().Set("Location", a.loc)
 				}
-				if strings.HasPrefix(strings.TrimSpace(body), "{") {
+				if strings.HasPrefix(strings.TrimSpace(a.body), "{") {
 					w.Header().Set("Content-Type", "application/json")
 				}
 				w.Header().Set("Idempotent-Replayed", "true")
-				w.WriteHeader(status)
-				w.Write([]byte(body)) //nolint:errcheck
+				w.WriteHeader(a.status)
+				w.Write([]byte(a.body)) //nolint:errcheck
 				return
 			}
+			stale := s.DB.Now().Sub(a.created) > staleClaim
+			if a.status == committedNoAnswer && stale {
+				s.answerLost(w, r, rt)
+				return
+			}
+			if a.status == 0 && stale {
+				took, err := s.takeOver(ctx, p.ID, key, a.createdText)
+				if err != nil {
+					s.fail(w, r, rt, err)
+					return
+				}
+				if took {
+					break
+				}
+				continue
+			}
 			if time.Now().After(deadline) {
+				if a.status == committedNoAnswer {
+					s.answerLost(w, r, rt)
+					return
+				}
 				s.fail(w, r, rt, apperr.New(apperr.Conflict, "A request with this Idempotency-Key is still being processed; retry shortly."))
 				return
 			}
@@ -106,6 +145,11 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p 
 			}
 		}
 	}
+	ctx, mark := db.WithCommitMark(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE idempotency SET status = $1 WHERE principal = $2 AND key = $3 AND status = 0`, committedNoAnswer, p.ID, key)
+		return err
+	})
+	r = r.WithContext(ctx)
 	rec := &recorder{ResponseWriter: w}
 	herr := rt.Handle(rec, r)
 	if herr != nil {
@@ -115,9 +159,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p 
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if status >= 400 || herr != nil {
-		// Refused or failed: nothing was created, so free the key and let
-		// a corrected retry run.
+	if (status >= 400 || herr != nil) && !mark.Done() {
+		// Refused or failed before changing anything: free the key and
+		// let a corrected retry run. (A failure after a change committed
+		// keeps its answer: running the request again would repeat it.)
 		s.releaseKey(context.WithoutCancel(ctx), p.ID, key)
 		return
 	}
@@ -126,6 +171,23 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt Route, p 
 		body = `{"replayed":true,"detail":"The first answer held a secret that is shown only once."}`
 	}
 	s.storeAnswer(context.WithoutCancel(ctx), p.ID, key, status, body, rec.Header().Get("Location"))
+}
+
+// answerLost answers a repeat whose first attempt committed its change
+// but stopped before its answer was stored: the change is there, once.
+// An API caller gets 200 saying so; a browser form goes back to where
+// it came from.
+func (s *Server) answerLost(w http.ResponseWriter, r *http.Request, rt Route) {
+	w.Header().Set("Idempotent-Replayed", "true")
+	if rt.API {
+		WriteJSON(w, http.StatusOK, map[string]any{"replayed": true, "detail": "The first request with this Idempotency-Key was stored; its answer was lost."}) //nolint:errcheck
+		return
+	}
+	to := "/"
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && strings.HasPrefix(ref.Path, "/") {
+		to = ref.RequestURI()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // KeepKeys is how long an Idempotency-Key is remembered; a retry later
@@ -154,13 +216,38 @@ func (s *Server) claimKey(ctx context.Context, principal, key, route string) (cl
 	return claimed, err
 }
 
-func (s *Server) storedAnswer(ctx context.Context, principal, key string) (status int, body, loc, route string, err error) {
-	err = s.DB.QueryRowContext(ctx, `SELECT status, body, location, route FROM idempotency WHERE principal = $1 AND key = $2`, principal, key).Scan(&status, &body, &loc, &route)
+type answer struct {
+	status           int
+	body, loc, route string
+	created          time.Time
+	createdText      string
+}
+
+func (s *Server) storedAnswer(ctx context.Context, principal, key string) (answer, error) {
+	var a answer
+	err := s.DB.QueryRowContext(ctx, `SELECT status, body, location, route, created_at FROM idempotency WHERE principal = $1 AND key = $2`, principal, key).
+		Scan(&a.status, &a.body, &a.loc, &a.route, &a.createdText)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Released by a failed first attempt: tell the client to retry.
-		return 0, "", "", "", apperr.New(apperr.Conflict, "The first request with this Idempotency-Key failed; retry it.")
+		return a, apperr.New(apperr.Conflict, "The first request with this Idempotency-Key failed; retry it.")
 	}
-	return status, body, loc, route, err
+	if err != nil {
+		return a, err
+	}
+	a.created, err = db.ParseTime(a.createdText)
+	return a, err
+}
+
+// takeOver claims a key whose first attempt died before changing
+// anything; of several repeats doing so at once, one wins.
+func (s *Server) takeOver(ctx context.Context, principal, key, created string) (bool, error) {
+	res, err := s.DB.ExecContext(ctx, `UPDATE idempotency SET created_at = $1 WHERE principal = $2 AND key = $3 AND status = 0 AND created_at = $4`,
+		db.FormatTime(s.DB.Now()), principal, key, created)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (s *Server) storeAnswer(ctx context.Context, principal, key string, status int, body, loc string) {

@@ -77,6 +77,33 @@ func newFixture(t *testing.T) *fixture {
 			w.Header().Set("Location", fmt.Sprintf("/api/v1/things/%d", n))
 			return web.WriteJSON(w, 201, map[string]any{"n": n, "name": in.Name})
 		}})
+	// stored writes a row in a transaction; "crash" stops the request
+	// after the commit, "die" before it, as a server stopping would.
+	dbtest.Exec(t, d, `CREATE TABLE stored_things (name TEXT NOT NULL)`)
+	s.Handle(web.Route{Method: "POST", Pattern: "/api/v1/stored", Perm: access.ClientWrite, Scope: web.ScopeStaff, API: true,
+		Handle: func(w http.ResponseWriter, r *http.Request) error {
+			var in struct {
+				Name  string `json:"name"`
+				Crash bool   `json:"crash"`
+				Die   bool   `json:"die"`
+			}
+			if err := web.DecodeJSON(r, &in); err != nil {
+				return err
+			}
+			if in.Die {
+				panic("stopped before the change")
+			}
+			if err := d.Transact(r.Context(), func(tx *db.Tx) error {
+				_, err := tx.ExecContext(r.Context(), `INSERT INTO stored_things (name) VALUES ($1)`, in.Name)
+				return err
+			}); err != nil {
+				return err
+			}
+			if in.Crash {
+				panic("stopped after the change")
+			}
+			return web.WriteJSON(w, 201, map[string]any{"name": in.Name})
+		}})
 	s.Handle(web.Route{Method: "POST", Pattern: "/ui/things", Perm: access.ClientWrite, Scope: web.ScopeStaff,
 		Handle: func(w http.ResponseWriter, r *http.Request) error {
 			return web.Redirect(w, r, "/", "Saved", "thing")
@@ -282,6 +309,56 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 	res, _ = f.do(t, "POST", "/api/v1/things", cw, `{"name":"b"}`, "Idempotency-Key", "stuck")
 	if res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "" || f.created.Load() != 4 {
 		t.Fatalf("an expired unanswered claim must start a new request: %d created=%d", res.StatusCode, f.created.Load())
+	}
+}
+
+// TestIdempotencyAfterACrash: the server stops in the middle of a keyed
+// request. Stopped after its change committed, the retry is answered as
+// done and the change is not made twice; stopped before, the retry makes
+// it, once.
+func TestIdempotencyAfterACrash(t *testing.T) {
+	f := newFixture(t)
+	cw := f.token(t, access.CaseWorker, "*")
+	count := func(name string) int {
+		var n int
+		if err := f.db.QueryRow(`SELECT COUNT(*) FROM stored_things WHERE name = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Older than any request may run, younger than a key is kept.
+	age := func(key string) {
+		if _, err := f.db.Exec(`UPDATE idempotency SET created_at = $1 WHERE key = $2`, db.FormatTime(time.Now().Add(-5*time.Minute)), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, _ := f.do(t, "POST", "/api/v1/stored", cw, `{"name":"after","crash":true}`, "Idempotency-Key", "after"); res.StatusCode != 500 {
+		t.Fatalf("the crashing request: %d", res.StatusCode)
+	}
+	if count("after") != 1 {
+		t.Fatal("the change before the crash is not stored")
+	}
+	age("after")
+	res, body := f.do(t, "POST", "/api/v1/stored", cw, `{"name":"after","crash":true}`, "Idempotency-Key", "after")
+	if res.StatusCode != 200 || res.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(body, "replayed") {
+		t.Fatalf("the retry after a committed change: %d %s", res.StatusCode, body)
+	}
+	if n := count("after"); n != 1 {
+		t.Fatalf("the retry made the change again: %d rows", n)
+	}
+
+	if res, _ := f.do(t, "POST", "/api/v1/stored", cw, `{"name":"before","die":true}`, "Idempotency-Key", "before"); res.StatusCode != 500 {
+		t.Fatalf("the dying request: %d", res.StatusCode)
+	}
+	age("before")
+	if res, body := f.do(t, "POST", "/api/v1/stored", cw, `{"name":"before"}`, "Idempotency-Key", "before"); res.StatusCode != 201 {
+		t.Fatalf("the retry after a request that changed nothing: %d %s", res.StatusCode, body)
+	}
+	if res, _ := f.do(t, "POST", "/api/v1/stored", cw, `{"name":"before"}`, "Idempotency-Key", "before"); res.StatusCode != 201 || res.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("a further repeat is not the stored answer: %d", res.StatusCode)
+	}
+	if n := count("before"); n != 1 {
+		t.Fatalf("%d rows, want the one change", n)
 	}
 }
 
