@@ -239,6 +239,15 @@ func TestEnsure(t *testing.T) {
 	if n := count(t, a, `SELECT count(*) FROM registration_statements s JOIN staff f ON f.id = s.staff_id WHERE f.username = 'officer.kronoberga' AND s.status = 'requested'`); n < 1 {
 		t.Error("no statement is asked of the Kronoberga officer")
 	}
+	// What the officer must act on is in the officer's caseload.
+	if n := count(t, a, `SELECT count(*) FROM registrations r JOIN staff f ON f.username = 'officer.kronoberga'
+		WHERE (r.author_id = f.id OR r.id IN (SELECT registration_id FROM registration_statements WHERE staff_id = f.id))
+		AND NOT EXISTS (SELECT 1 FROM staff_caseload c WHERE c.staff_id = f.id AND c.location_id IN (r.unit_id, r.institution_id))`); n != 0 {
+		t.Errorf("%d registrations of the Kronoberga officer lie outside the officer's caseload", n)
+	}
+	if n := count(t, a, `SELECT count(*) FROM registrations r JOIN staff f ON f.id = r.author_id WHERE f.username = 'officer.kronoberga' AND r.status IN ('draft', 'returned')`); n < 2 {
+		t.Errorf("the Kronoberga officer has %d drafts and returned reports, want a draft and a returned one", n)
+	}
 	if n := count(t, a, `SELECT count(*) FROM registration_complaints WHERE status = 'open'`); n < 1 {
 		t.Error("no open complaint")
 	}

@@ -142,8 +142,21 @@ func institutionRegistrations(ctx context.Context, a *app.App, r *rand.Rand, now
 		{kind: registration.Radicalisation, daysAgo: 12, until: "submitted"},
 	}
 	order := r.Perm(len(roll))
+	// What involves the login officer happens where that officer works,
+	// so the officer's work page leads to records the officer may open.
+	var near []int
+	if hasLogin {
+		for _, k := range order {
+			if slices.Contains(st.officers[0].Caseload, roll[k].UnitID) || slices.Contains(st.officers[0].Caseload, roll[k].InstitutionID) {
+				near = append(near, k)
+			}
+		}
+	}
 	for i, sc := range scripts {
 		subject := roll[order[i%len(order)]]
+		if sc.login && len(near) > 0 {
+			subject = roll[near[i%len(near)]]
+		}
 		other := roll[order[(i+7)%len(order)]]
 		if err := play(ctx, a, r, now, at, st, security, subject, other, sc, hasLogin); err != nil {
 			return err

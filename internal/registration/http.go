@@ -115,7 +115,14 @@ func (h *Handlers) routes() []web.Route {
 // where grants a registration's routes to the staff of the place where it
 // happened, also after the client has moved on.
 func (h *Handlers) where(r *http.Request, clientID string) ([]string, error) {
-	return h.Reg.Where(r.Context(), clientID, r.PathValue("reg"))
+	p := principal(r)
+	locs, involved, err := h.Reg.Where(r.Context(), clientID, r.PathValue("reg"), p.ID)
+	if involved && !p.IsToken {
+		// The author and the staff named in it (asked for a statement)
+		// were there: they reach it whatever their caseload is now.
+		return p.Caseload, err
+	}
+	return locs, err
 }
 
 func principal(r *http.Request) *access.Principal { return web.PrincipalFrom(r.Context()) }

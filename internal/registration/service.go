@@ -823,25 +823,28 @@ func (s *Service) DecideComplaint(ctx context.Context, p *access.Principal, clie
 
 // Where returns where registration id about clientID happened (its
 // institution and unit), for the caseload check: the staff of that place
-// keep access to it after the person has moved on. Nothing when there is
-// no such registration about the client.
-func (s *Service) Where(ctx context.Context, clientID, id string) ([]string, error) {
-	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]string, error) {
+// keep access to it after the person has moved on. involved reports that
+// staffID wrote it or is named in it (asked for a statement): they were
+// there, and keep access wherever their caseload is. Nothing when there
+// is no such registration about the client.
+func (s *Service) Where(ctx context.Context, clientID, id, staffID string) (locs []string, involved bool, err error) {
+	err = s.DB.ReadOnly(ctx, func(tx *db.Tx) error {
 		r, err := findReg(ctx, tx, id)
 		if apperr.CodeOf(err) == apperr.NotFound {
-			return nil, nil
+			return nil
 		}
 		if err != nil || !involves(r, clientID) {
-			return nil, err
+			return err
 		}
-		var out []string
 		for _, l := range []string{r.InstitutionID, r.UnitID} {
 			if l != "" {
-				out = append(out, l)
+				locs = append(locs, l)
 			}
 		}
-		return out, nil
+		involved = r.AuthorID == staffID || slices.ContainsFunc(r.Parties, func(p Party) bool { return p.Type == "staff" && p.ID == staffID })
+		return nil
 	})
+	return locs, involved, err
 }
 
 // Get reads one registration in full (statements, amendments, history,

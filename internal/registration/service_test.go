@@ -506,3 +506,23 @@ func TestPhotos(t *testing.T) {
 		}
 	})
 }
+
+func TestWhereNamesThePlaceAndWhoWasThere(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	r, err := e.svc.Create(as(e.otto), e.otto, e.anna, "", e.useOfForce(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		who      *access.Principal
+		involved bool
+	}{{e.otto, true}, {e.olga, true}, {e.mona, false}} {
+		locs, involved, err := e.svc.Where(context.Background(), e.anna, r.ID, c.who.ID)
+		if err != nil || involved != c.involved || len(locs) != 2 || locs[0] != e.inst || locs[1] != e.unit {
+			t.Errorf("%s: %v %v %v", c.who.Name, locs, involved, err)
+		}
+	}
+	if locs, involved, err := e.svc.Where(context.Background(), e.bert, r.ID, e.otto.ID); err != nil || involved || locs != nil {
+		t.Errorf("through another client: %v %v %v", locs, involved, err)
+	}
+}
