@@ -125,3 +125,50 @@ func TestPlacementAPI(t *testing.T) {
 		t.Errorf("%d placement audit rows", n)
 	}
 }
+
+// TestPlacementProfileAPI: a placement profile is refused with every
+// field at fault named and nothing stored, refused to a role without
+// placement.write, and read back as the one in force with the history.
+func TestPlacementProfileAPI(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	manager := tokenFor(t, a, "manager", access.UnitManager, w.instIn)
+	officer := tokenFor(t, a, "officer", access.Officer, w.instIn)
+	finance := tokenFor(t, a, "finance", access.Finance, w.instIn)
+	base := "/api/v1/clients/" + w.clientIn + "/placement-profiles"
+
+	status, p, h := manager.call("POST", base, "", map[string]any{"security_level": 7, "accessible": true})
+	if status != 422 || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("bad profile: %d %v", status, p)
+	}
+	for _, f := range []string{"security_level", "reasons"} {
+		if !slices.Contains(problemFields(p), f) {
+			t.Errorf("the problem does not name %s: %v", f, p)
+		}
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM placement_profiles`); n != 0 {
+		t.Fatalf("a refusal stored %d", n)
+	}
+	good := map[string]any{"security_level": 1, "accessible": true, "restricted": true, "reasons": "Restrictions decided by the prosecutor."}
+	if status, _, _ := officer.call("POST", base, "", good); status != 403 {
+		t.Errorf("an officer records a profile: %d, want 403", status)
+	}
+	if status, _, _ := finance.call("GET", base, "", nil); status != 403 {
+		t.Errorf("finance reads profiles: %d, want 403", status)
+	}
+	status, p, h = manager.call("POST", base, "k-profile", good)
+	if status != 201 || h.Get("Location") != base || p["security_level"].(float64) != 1 || p["restricted"] != true {
+		t.Fatalf("record: %d %v", status, p)
+	}
+	if status, _, _ := manager.call("POST", base, "", map[string]any{"security_level": 3, "reasons": "Reviewed."}); status != 201 {
+		t.Fatalf("a second profile: %d", status)
+	}
+	status, p, _ = officer.call("GET", base, "", nil)
+	cur, _ := p["current"].(map[string]any)
+	if status != 200 || cur == nil || cur["security_level"].(float64) != 3 || cur["restricted"] != false || len(asList(p["profiles"])) != 2 {
+		t.Fatalf("profiles: %d %v", status, p)
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM audit_log WHERE action LIKE 'placement.profile.%'`); n < 3 {
+		t.Errorf("%d profile audit rows", n)
+	}
+}

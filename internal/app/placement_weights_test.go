@@ -138,3 +138,67 @@ func TestPlacementWeightsPage(t *testing.T) {
 		t.Fatalf("after saving: %d", status)
 	}
 }
+
+// TestPlacementProfilePage: the profile form refuses with the fields
+// marked, records, and the placement page shows the profile in force.
+func TestPlacementProfilePage(t *testing.T) {
+	a := apptest.Start(t)
+	w := buildWorld(t, a)
+	ctx := audit.WithActor(context.Background(), audit.System)
+	if _, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: "pmona", DisplayName: "Mona", Role: access.UnitManager, Caseload: []string{w.instIn},
+		Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	sess, _, err := a.Access.Login(context.Background(), "pmona", "correct horse battery", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := apptest.HTTPClient(t)
+	do := func(method, path string, form url.Values) (int, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, a.URL()+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.AddCookie(&http.Cookie{Name: "custodia_session", Value: sess.Token})
+		req.Header.Set("X-CSRF-Token", sess.CSRF)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	page := "/clients/" + w.clientIn + "/placement/profiles/new"
+	status, body := do("GET", page, nil)
+	if status != 200 || !strings.Contains(body, `name="security_level" value="3"`) || !strings.Contains(body, `name="restricted" value="yes"`) {
+		t.Fatalf("the form: %d %s", status, body)
+	}
+	post := "/clients/" + w.clientIn + "/placement/profiles"
+	status, body = do("POST", post, url.Values{"accessible": {"yes"}, "reasons": {" "}})
+	if status != 422 || !strings.Contains(body, `id="e-f-security_level"`) || !strings.Contains(body, `id="e-f-reasons"`) {
+		t.Fatalf("a refusal: %d %s", status, body)
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM placement_profiles`); n != 0 {
+		t.Fatalf("a refusal stored %d", n)
+	}
+	good := url.Values{"security_level": {"1"}, "accessible": {"yes"}, "restricted": {"yes"}, "reasons": {"Prosecutor's restrictions."}}
+	if status, _ = do("POST", post, good); status != http.StatusSeeOther {
+		t.Fatalf("saving: %d", status)
+	}
+	if n := countRows(t, a, `SELECT COUNT(*) FROM placement_profiles WHERE security_level = 1 AND accessible = 1 AND restricted = 1`); n != 1 {
+		t.Fatalf("stored %d", n)
+	}
+	status, body = do("GET", "/clients/"+w.clientIn+"/placement/overview", nil)
+	if status != 200 || !strings.Contains(body, `id="h-profile"`) || !strings.Contains(body, "Prosecutor&#39;s restrictions.") {
+		t.Fatalf("the placement page: %d %s", status, body)
+	}
+	if status, body = do("GET", page, nil); status != 200 || !strings.Contains(body, `name="security_level" value="1" checked`) {
+		t.Fatalf("the form starts from the profile in force: %d", status)
+	}
+}

@@ -60,6 +60,12 @@ type (
 		Current     *Assessment  `json:"current"`
 		Assessments []Assessment `json:"assessments"`
 	}
+	// ProfileList is a person's placement profiles: the one in force
+	// (null when there is none) and every one, newest first.
+	ProfileList struct {
+		Current  *Profile  `json:"current"`
+		Profiles []Profile `json:"profiles"`
+	}
 )
 
 func (h *Handlers) routes() []web.Route {
@@ -80,6 +86,10 @@ func (h *Handlers) routes() []web.Route {
 			Summary: "Record a cell-sharing risk assessment of the client: outcome not_suitable, suitable_any or conditional (with conditions), reasons, review date",
 			Handle:  h.apiAssess, Request: NewAssessment{}, Response: &Assessment{}},
 		{Method: "GET", Pattern: "/api/v1/clients/{id}/sharing-assessments", Perm: read, Scope: cl, API: true, Summary: "The client's sharing assessment in force and the history", Handle: h.apiAssessments, Response: AssessmentList{}},
+		{Method: "POST", Pattern: "/api/v1/clients/{id}/placement-profiles", Perm: write, Scope: cl, API: true,
+			Summary: "Record the client's placement profile: security level 1 (highest) to 3 (lowest) the cell must have at least, whether an accessible cell is needed, remand restrictions (alone in the cell), reasons",
+			Handle:  h.apiSetProfile, Request: NewProfile{}, Response: &Profile{}},
+		{Method: "GET", Pattern: "/api/v1/clients/{id}/placement-profiles", Perm: read, Scope: cl, API: true, Summary: "The client's placement profile in force and the history", Handle: h.apiProfiles, Response: ProfileList{}},
 	}, append(append(h.pageRoutes(), h.batchRoutes()...), h.weightsRoutes()...)...)
 }
 
@@ -186,6 +196,31 @@ func (h *Handlers) apiAssessments(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	out := AssessmentList{Assessments: list}
+	if len(list) > 0 {
+		out.Current = &list[0]
+	}
+	return web.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handlers) apiSetProfile(w http.ResponseWriter, r *http.Request) error {
+	var n NewProfile
+	if err := web.DecodeJSON(r, &n); err != nil {
+		return err
+	}
+	p, err := h.Placement.SetProfile(r.Context(), clientOf(r), n)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/clients/"+clientOf(r)+"/placement-profiles")
+	return web.WriteJSON(w, http.StatusCreated, p)
+}
+
+func (h *Handlers) apiProfiles(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.Placement.Profiles(r.Context(), clientOf(r))
+	if err != nil {
+		return err
+	}
+	out := ProfileList{Profiles: list}
 	if len(list) > 0 {
 		out.Current = &list[0]
 	}

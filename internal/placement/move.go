@@ -24,9 +24,11 @@ import (
 
 // Rules is what the placement rules read from the registers about a set
 // of people: the sharing assessment in force of each (by client id) and
-// the active non-associations with a member among them.
+// the active non-associations with a member among them, and the
+// placement profile in force of each.
 type Rules struct {
 	Assessments     map[string]Assessment
+	Profiles        map[string]Profile
 	NonAssociations []*NonAssociation
 }
 
@@ -45,12 +47,16 @@ func (s *Service) RulesFor(ctx context.Context, ids []string) (Rules, error) {
 			a.ReviewDue = a.ReviewDate < today
 			as[id] = a
 		}
+		ps, err := latestProfiles(ctx, tx, ids)
+		if err != nil {
+			return Rules{}, err
+		}
 		rows, err := activeNAsOf(ctx, tx, ids)
 		if err != nil {
 			return Rules{}, err
 		}
 		nas, err := complete(ctx, tx, rows)
-		return Rules{Assessments: as, NonAssociations: nas}, err
+		return Rules{Assessments: as, Profiles: ps, NonAssociations: nas}, err
 	})
 }
 
@@ -148,7 +154,9 @@ func (h *Handlers) build(ctx context.Context, p *access.Principal, c *client.Cli
 // buildWorld makes the placement problem of the units include admits:
 // their cells from the estate (gender, security, accessibility, smoking,
 // out of use), everyone on their roll with a cell (and keep, whoever they
-// are), and the sharing assessments and non-associations between them.
+// are), their placement profiles (minimum security, accessibility,
+// remand restrictions), and the sharing assessments and non-associations
+// between them.
 // Reading the roll is an audited read of everyone on it.
 func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, rules *Service, include func(inst, unit estate.Location) bool, keep string) (*world, error) {
 	tree, err := est.Tree(ctx)
@@ -246,6 +254,10 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 			a = &as
 			w.sharing[i] = true
 		}
+		var pf *Profile
+		if p, ok := rs.Profiles[o.ID]; ok {
+			pf = &p
+		}
 		lang := ""
 		if len(o.Languages) > 0 {
 			lang = o.Languages[0]
@@ -256,6 +268,7 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 		}
 		w.in.Clients = append(w.in.Clients, solve.Client{ID: o.ID, Gender: g, Sharing: sharingOf(a), Smoker: a != nil && a.Smoker, Language: lang,
 			Remand: o.Remand && remandRule, Juvenile: juvenile(o.BirthDate, today),
+			MinSecurity: minSecurityOf(pf), NeedsAccessible: pf != nil && pf.Accessible, Restricted: pf != nil && pf.Restricted,
 			Violence: slices.Contains(o.Alerts, violenceAlert), Risk: riskOf(o.Alerts), Home: -1, Current: cur, Lock: solve.NoCell})
 	}
 	for _, n := range rs.NonAssociations {

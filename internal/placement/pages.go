@@ -50,6 +50,8 @@ func (h *Handlers) pageRoutes() []web.Route {
 		{Method: "POST", Pattern: one + "/end", Perm: write, Scope: cl, Summary: "End a non-association with the reason", Handle: h.endNA},
 		{Method: "GET", Pattern: base + "/assessments/new", Perm: write, Scope: cl, Summary: "Form: record a cell-sharing assessment", Handle: h.newAssessmentPage},
 		{Method: "POST", Pattern: base + "/assessments", Perm: write, Scope: cl, Summary: "Record a cell-sharing assessment (kept in the browser until the server confirms)", Handle: h.assess},
+		{Method: "GET", Pattern: base + "/profiles/new", Perm: write, Scope: cl, Summary: "Form: record a placement profile (security level, accessible cell, remand restrictions)", Handle: h.newProfilePage},
+		{Method: "POST", Pattern: base + "/profiles", Perm: write, Scope: cl, Summary: "Record a placement profile (kept in the browser until the server confirms)", Handle: h.setProfile},
 		{Method: "GET", Pattern: base + "/move", Perm: access.ClientMove, Scope: cl, Summary: "Cell move screen: every free bed in the caseload ranked for the person, with the reasons; beds that break a rule greyed with why not", Handle: h.movePage},
 		{Method: "POST", Pattern: base + "/move", Perm: access.ClientMove, Scope: cl, Summary: "Move the person to the chosen bed (checked against the rules again, then the register's transfer)", Handle: h.move},
 	}
@@ -77,6 +79,7 @@ var msgRules = []struct {
 	{regexp.MustCompile(`^This non-association has ended\.$`), "placement.err.ended"},
 	{regexp.MustCompile(`^Someone else changed this|changed by someone else`), "placement.err.stale"},
 	{regexp.MustCompile(`^Use a whole number from 0 to (\d+)\.$`), "placement.err.weight"},
+	{regexp.MustCompile(`^Use a security level from (\d+) \(highest\) to (\d+) \(lowest\)\.$`), "placement.err.security_level"},
 }
 
 func tr(lang i18n.Lang, msg string) string {
@@ -178,7 +181,11 @@ func (h *Handlers) place(r *http.Request, clientID string) (client.Placed, error
 
 // choices are the option lists the forms offer.
 func choices() map[string][]string {
-	return map[string][]string{"scopes": Scopes, "reasons": ReasonCategories, "outcomes": Outcomes, "conditions": Conditions}
+	levels := make([]string, 0, estate.MaxSecurity)
+	for l := estate.MinSecurity; l <= estate.MaxSecurity; l++ {
+		levels = append(levels, strconv.Itoa(l))
+	}
+	return map[string][]string{"scopes": Scopes, "reasons": ReasonCategories, "outcomes": Outcomes, "conditions": Conditions, "levels": levels}
 }
 
 // naFormData is what the non-association form needs.
@@ -375,6 +382,65 @@ func (h *Handlers) assess(w http.ResponseWriter, r *http.Request) error {
 	return web.Redirect(w, r, "/clients/"+clientOf(r)+"/placement/overview", i18n.T(web.LangOf(r), "placement.flash.assessed"), "sharing-new-"+clientOf(r))
 }
 
+// ---------- Placement profiles ----------
+
+type profileFormData struct {
+	ClientID   string
+	ClientName string
+	Current    *Profile
+	Choices    map[string][]string
+}
+
+func profileFromForm(f url.Values) NewProfile {
+	return NewProfile{SecurityLevel: formInt(f, "security_level"), Accessible: f.Get("accessible") == "yes", Restricted: f.Get("restricted") == "yes", Reasons: f.Get("reasons")}
+}
+
+func (h *Handlers) profileFormPage(w http.ResponseWriter, r *http.Request, form url.Values, err error) error {
+	lang := web.LangOf(r)
+	id := clientOf(r)
+	pl, perr := h.place(r, id)
+	if perr != nil {
+		return perr
+	}
+	list, lerr := h.Placement.Profiles(r.Context(), id)
+	if lerr != nil {
+		return lerr
+	}
+	d := profileFormData{ClientID: id, ClientName: pl.Name, Choices: choices()}
+	if len(list) > 0 {
+		d.Current = &list[0]
+		if err == nil && len(form) == 0 {
+			form = url.Values{"security_level": {strconv.Itoa(d.Current.SecurityLevel)}, "accessible": {yesNo(d.Current.Accessible)}, "restricted": {yesNo(d.Current.Restricted)}}
+		}
+	}
+	pg := h.Web.NewPage(w, r, i18n.T(lang, "placement.profile.new_title", pl.Name))
+	pg.Nav = "placement"
+	pg.Data = d
+	pg.Form = form
+	if err != nil {
+		return h.Web.FormError(w, r, pages, "profile_form.html", pg, localize(lang, err))
+	}
+	return h.Web.Render(w, pages, "profile_form.html", pg)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (h *Handlers) newProfilePage(w http.ResponseWriter, r *http.Request) error {
+	return h.profileFormPage(w, r, url.Values{}, nil)
+}
+
+func (h *Handlers) setProfile(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.Placement.SetProfile(r.Context(), clientOf(r), profileFromForm(r.PostForm)); err != nil {
+		return h.profileFormPage(w, r, r.PostForm, err)
+	}
+	return web.Redirect(w, r, "/clients/"+clientOf(r)+"/placement/overview", i18n.T(web.LangOf(r), "placement.flash.profile_saved"), "profile-new-"+clientOf(r))
+}
+
 // ---------- The client's page and the register ----------
 
 type clientData struct {
@@ -382,6 +448,8 @@ type clientData struct {
 	ClientName string
 	Current    *Assessment
 	History    []Assessment
+	Profile    *Profile
+	Profiles   []Profile
 	Active     []*NonAssociation
 	Ended      []*NonAssociation
 	Names      map[string]string
@@ -415,6 +483,13 @@ func (h *Handlers) clientPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(as) > 0 {
 		d.Current, d.History = &as[0], as[1:]
+	}
+	ps, err := h.Placement.Profiles(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(ps) > 0 {
+		d.Profile, d.Profiles = &ps[0], ps[1:]
 	}
 	if d.Names, err = h.locationNames(ctx, all); err != nil {
 		return err

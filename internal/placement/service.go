@@ -2,7 +2,8 @@
 
 // Package placement keeps the registers the placement rules read — the
 // non-association register (people who must be kept apart, within a
-// scope) and cell-sharing risk assessments — and the cell move screen
+// scope), cell-sharing risk assessments and placement profiles (minimum
+// security, accessibility, remand restrictions) — and the cell move screen
 // that ranks free beds with the optimiser in placement/solve. Both
 // registers are decisions about risk: nothing is deleted, every change is
 // a version or a new assessment, every read and write is audited, and
