@@ -97,6 +97,7 @@ func TestBrowserUseOfForceWorkflow(t *testing.T) {
 	otto.setLocalTime("#f-occurred_at", time.Now().Add(-30*time.Minute))
 	otto.do("submit", chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
 	otto.waitFor("the submitted registration", `location.pathname.includes("/registrations/0") && document.querySelector(".pill.reg-submitted")`)
+	otto.waitFor("the server's message that it was submitted", `(document.querySelector("main > .flash") || {}).textContent === "Registration submitted for review."`)
 	regURL := js[string](otto, `location.pathname`)
 	if n := regs(); n != 1 {
 		t.Fatalf("%d registrations stored", n)

@@ -77,7 +77,7 @@
   var SIGNED_IN = meta('custodia-user'), LAST_USER = 'custodia:last-user';
   var USER = SIGNED_IN || (OFFLINE && lsGet(LAST_USER, '')) || '-';
   var NS = 'custodia:' + USER + ':';
-  var JOURNAL = NS + 'outbox', DRAFT = NS + 'draft:', PENDING = 'custodia:pending', FLASH = 'custodia:flash';
+  var JOURNAL = NS + 'outbox', DRAFT = NS + 'draft:', PENDING = 'custodia:pending', FLASH = 'custodia:flash', FLASH_TEXT = 'custodia:flash-text';
   var LOGIN = meta('custodia-login') || '/login';
   if (SIGNED_IN) lsPut(LAST_USER, SIGNED_IN);
   else if (location.pathname === LOGIN) lsDel(LAST_USER);
@@ -491,6 +491,11 @@
           unjournal(JOURNAL, [item.id]);
           if (r.res.redirected) {
             var c = r.saved ? confirmed(r.saved, item.keep) : Promise.resolve();
+            // The page fetched after the redirect carried the server's
+            // flash message and used it up; keep its text for the page
+            // the browser now opens.
+            var shown = new DOMParser().parseFromString(r.html || '', 'text/html').querySelector('main > .flash');
+            if (shown && shown.textContent) session(FLASH_TEXT, shown.textContent.trim());
             return c.then(function () { session(FLASH, 'saved'); location.assign(r.res.url); });
           }
           return nativeSubmit(form, submitter, id);
@@ -694,6 +699,16 @@
     var saved = meta('custodia-saved'), pending = JSON.parse(session(PENDING) || 'null');
     var flash = session(FLASH);
     if (flash) session(FLASH, null);
+    var flashText = session(FLASH_TEXT);
+    if (flashText) {
+      session(FLASH_TEXT, null);
+      var main = document.getElementById('main');
+      if (main && !main.querySelector(':scope > .flash')) {
+        var div = document.createElement('div');
+        div.className = 'flash'; div.setAttribute('role', 'status'); div.textContent = flashText;
+        main.insertBefore(div, main.firstChild);
+      }
+    }
     var waiting = function () {
       return O ? O.items(USER).then(function (box) { return box.some(function (i) { return !i.rejected; }); }, function () { return false; }) : Promise.resolve(false);
     };
