@@ -349,6 +349,9 @@ func TestBrowserRegisterAdmitTransfer(t *testing.T) {
 	if c.Location == nil || c.Location.UnitID != unitB.ID || c.Status != client.InCustody {
 		t.Errorf("the register has %+v (%s), want Avdelning B in custody", c.Location, c.Status)
 	}
+	// The page may still be settling (a queued form's page is loaded
+	// again after the server answered): read the timeline once it is there.
+	u.waitFor("the timeline", `document.querySelectorAll("#timeline li .what").length > 0`)
 	kinds := js[[]string](u, `[...document.querySelectorAll("#timeline li .what")].map(e => e.textContent.trim())`)
 	tr, ad := slices.Index(kinds, "Transfer"), slices.Index(kinds, "Admission")
 	if tr != 0 || ad < 0 || tr > ad {
