@@ -32,6 +32,11 @@ const (
 // Institution categories (Kind Institution).
 var Categories = []string{"closed", "remand", "open"}
 
+// Juvenile is the category of a unit for people under 18 only: the
+// placement rules keep juveniles there and adults out. Other units have
+// no category.
+const Juvenile = "juvenile"
+
 // Genders a unit or cell takes.
 var Genders = []string{"any", "male", "female"}
 
@@ -168,7 +173,10 @@ func (n *NewLocation) normalise() error {
 	if n.Kind == Institution && !slices.Contains(Categories, n.Category) {
 		fe.Add("category", "Choose closed, remand or open.")
 	}
-	if n.Kind != Institution {
+	switch {
+	case n.Kind == Unit && n.Category != "" && n.Category != Juvenile:
+		fe.Add("category", "A unit is either a youth unit (juvenile) or has no category.")
+	case n.Kind == Office:
 		n.Category = ""
 	}
 	if n.Kind == Office {

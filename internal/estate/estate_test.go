@@ -457,3 +457,20 @@ func TestLineage(t *testing.T) {
 		}
 	})
 }
+
+// TestYouthUnit: a unit may be a youth unit (the placement rules keep
+// people under 18 there and adults out); no other unit category exists.
+func TestYouthUnit(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		u := mustLoc(t, w.svc, estate.NewLocation{Kind: estate.Unit, ParentID: w.inst.ID, Code: "KUM-U", Name: "Ungdom", Category: estate.Juvenile, SecurityLevel: 1, Gender: "male"})
+		got, err := w.svc.Location(actor(), u.ID)
+		if err != nil || got.Category != estate.Juvenile {
+			t.Fatalf("the youth unit reads back as %+v, %v", got, err)
+		}
+		_, err = w.svc.CreateLocation(actor(), estate.NewLocation{Kind: estate.Unit, ParentID: w.inst.ID, Code: "KUM-X", Name: "X", Category: "closed", SecurityLevel: 1, Gender: "male"})
+		if e, ok := apperr.As(err); !ok || len(e.Fields) != 1 || e.Fields[0].Field != "category" {
+			t.Fatalf("a unit of category closed: %v", err)
+		}
+	})
+}

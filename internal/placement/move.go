@@ -200,7 +200,7 @@ func buildWorld(ctx context.Context, est *estate.Service, cl *client.Service, ru
 				w.cellIdx[ce.ID] = len(w.in.Cells)
 				w.in.Cells = append(w.in.Cells, solve.Cell{ID: ce.ID, Unit: ui, Capacity: ce.Capacity, Gender: genderOf(g),
 					Security: estate.MaxSecurity + 1 - ce.SecurityLevel, Accessible: ce.Accessible, OutOfUse: ce.OutOfUse != nil, Smoking: ce.Smoking,
-					Remand: inst.Category == remandCategory})
+					Remand: inst.Category == remandCategory, Juvenile: u.Category == estate.Juvenile})
 				w.cells = append(w.cells, ce)
 				w.where[ce.ID] = [2]string{u.Name, inst.Name}
 			}

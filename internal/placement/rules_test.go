@@ -140,6 +140,39 @@ func TestRemandAndJuvenileRules(t *testing.T) {
 			t.Errorf("the conflicts do not name Jon and the juvenile rule: %v", inf)
 		}
 
+		// A youth unit in the remand prison takes Jon, and only him.
+		yu := loc(estate.NewLocation{Kind: estate.Unit, ParentID: hakte, Code: "NVH-U", Name: "Ungdom", Category: estate.Juvenile, SecurityLevel: 1})
+		ycell, err := est.CreateCell(sys, estate.NewCell{UnitID: yu, Label: "U1", Capacity: 1, SecurityLevel: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w = problem(e.inst, hakte)
+		for _, c := range w.in.Cells {
+			if want := c.ID == ycell.ID; c.Juvenile != want {
+				t.Errorf("cell %s: juvenile %v, want %v", c.ID, c.Juvenile, want)
+			}
+		}
+		// Jon may move to the youth unit's cell and nowhere else; Stig, an
+		// adult, may not go there.
+		opts, err := solve.Rank(w.in, w.idx[jon])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range opts {
+			if want := w.in.Cells[o.Cell].ID == ycell.ID; o.Feasible != want {
+				t.Errorf("Jon in cell %s: allowed %v, want %v (%v)", w.in.Cells[o.Cell].ID, o.Feasible, want, o.Broken)
+			}
+		}
+		opts, err = solve.Rank(w.in, w.idx[stig])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range opts {
+			if w.in.Cells[o.Cell].ID == ycell.ID && o.Feasible {
+				t.Error("Stig, an adult, may be placed in the youth unit")
+			}
+		}
+
 		// Kumla alone has no remand cells: the rule is off there.
 		for _, c := range problem(e.inst).in.Clients {
 			if c.Remand {
