@@ -13,7 +13,6 @@ import (
 
 	"github.com/custodia/custodia/internal/estate"
 	"github.com/custodia/custodia/internal/platform/access"
-	"github.com/custodia/custodia/internal/platform/apperr"
 	"github.com/custodia/custodia/internal/platform/i18n"
 	"github.com/custodia/custodia/internal/platform/web"
 )
@@ -250,15 +249,7 @@ func tr(lang i18n.Lang, msg string) string {
 // localize rewrites an error's messages into lang for a page; the codes,
 // fields and details stay.
 func localize(lang i18n.Lang, err error) error {
-	e, ok := apperr.As(err)
-	if !ok || e.Code == apperr.Internal {
-		return err
-	}
-	out := &apperr.Error{Code: e.Code, Message: tr(lang, e.Message), Detail: e.Detail}
-	for _, f := range e.Fields {
-		out.Fields = append(out.Fields, apperr.FieldError{Field: f.Field, Message: tr(lang, f.Message)})
-	}
-	return out
+	return web.Localize(err, func(m string) string { return tr(lang, m) }, nil)
 }
 
 // fragment writes a partial template (an htmx swap target).

@@ -59,47 +59,27 @@ func (h *Handlers) pageRoutes() []web.Route {
 
 // ---------- Messages in the user's language ----------
 
-var msgRules = []struct {
-	re  *regexp.Regexp
-	key string
-}{
-	{regexp.MustCompile(`^Required\.$`), "placement.err.required"},
-	{regexp.MustCompile(`^At most (\d+) characters\.$`), "placement.err.too_long"},
-	{regexp.MustCompile(`^At most (\d+) people\.$`), "placement.err.too_many"},
-	{regexp.MustCompile(`^Choose from: `), "placement.err.choose"},
-	{regexp.MustCompile(`^Use a date \(YYYY-MM-DD\)\.$`), "placement.err.date"},
-	{regexp.MustCompile(`^Cannot be in the past\.$`), "placement.err.past"},
-	{regexp.MustCompile(`^At most three years ahead\.$`), "placement.err.too_far"},
-	{regexp.MustCompile(`^Name at least one other person\.$`), "placement.err.members"},
-	{regexp.MustCompile(`^There is no client with this id\.$`), "placement.err.no_client"},
-	{regexp.MustCompile(`^No client with the number (.+)\.$`), "placement.err.no_number"},
-	{regexp.MustCompile(`^Choose at least one condition\.$`), "placement.err.conditions"},
-	{regexp.MustCompile(`^Conditions go with a conditional outcome only\.$`), "placement.err.conditions_only"},
-	{regexp.MustCompile(`^The request has invalid fields\.$`), "placement.err.invalid"},
-	{regexp.MustCompile(`^This non-association has ended\.$`), "placement.err.ended"},
-	{regexp.MustCompile(`^Someone else changed this|changed by someone else`), "placement.err.stale"},
-	{regexp.MustCompile(`^Use a whole number from 0 to (\d+)\.$`), "placement.err.weight"},
-	{regexp.MustCompile(`^Use a security level from (\d+) \(highest\) to (\d+) \(lowest\)\.$`), "placement.err.security_level"},
+var msgRules = i18n.Rules{
+	{Re: regexp.MustCompile(`^Required\.$`), Key: "placement.err.required"},
+	{Re: regexp.MustCompile(`^At most (\d+) characters\.$`), Key: "placement.err.too_long"},
+	{Re: regexp.MustCompile(`^At most (\d+) people\.$`), Key: "placement.err.too_many"},
+	{Re: regexp.MustCompile(`^Choose from: `), Key: "placement.err.choose"},
+	{Re: regexp.MustCompile(`^Use a date \(YYYY-MM-DD\)\.$`), Key: "placement.err.date"},
+	{Re: regexp.MustCompile(`^Cannot be in the past\.$`), Key: "placement.err.past"},
+	{Re: regexp.MustCompile(`^At most three years ahead\.$`), Key: "placement.err.too_far"},
+	{Re: regexp.MustCompile(`^Name at least one other person\.$`), Key: "placement.err.members"},
+	{Re: regexp.MustCompile(`^There is no client with this id\.$`), Key: "placement.err.no_client"},
+	{Re: regexp.MustCompile(`^No client with the number (.+)\.$`), Key: "placement.err.no_number"},
+	{Re: regexp.MustCompile(`^Choose at least one condition\.$`), Key: "placement.err.conditions"},
+	{Re: regexp.MustCompile(`^Conditions go with a conditional outcome only\.$`), Key: "placement.err.conditions_only"},
+	{Re: regexp.MustCompile(`^The request has invalid fields\.$`), Key: "placement.err.invalid"},
+	{Re: regexp.MustCompile(`^This non-association has ended\.$`), Key: "placement.err.ended"},
+	{Re: regexp.MustCompile(`^Someone else changed this|changed by someone else`), Key: "placement.err.stale"},
+	{Re: regexp.MustCompile(`^Use a whole number from 0 to (\d+)\.$`), Key: "placement.err.weight"},
+	{Re: regexp.MustCompile(`^Use a security level from (\d+) \(highest\) to (\d+) \(lowest\)\.$`), Key: "placement.err.security_level"},
 }
 
-func tr(lang i18n.Lang, msg string) string {
-	for _, r := range msgRules {
-		m := r.re.FindStringSubmatch(msg)
-		if m == nil {
-			continue
-		}
-		args := make([]any, 0, len(m)-1)
-		for _, s := range m[1:] {
-			if n, err := strconv.Atoi(s); err == nil {
-				args = append(args, n)
-			} else {
-				args = append(args, s)
-			}
-		}
-		return i18n.T(lang, r.key, args...)
-	}
-	return msg
-}
+func tr(lang i18n.Lang, msg string) string { return msgRules.T(lang, msg) }
 
 // formField names the form field for a service field: one field for the
 // list of members, one for the conditions.
@@ -114,21 +94,7 @@ func formField(f string) string {
 }
 
 func localize(lang i18n.Lang, err error) error {
-	e, ok := apperr.As(err)
-	if !ok || e.Code == apperr.Internal {
-		return err
-	}
-	out := &apperr.Error{Code: e.Code, Message: tr(lang, e.Message), Detail: e.Detail}
-	seen := map[string]bool{}
-	for _, f := range e.Fields {
-		name := formField(f.Field)
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		out.Fields = append(out.Fields, apperr.FieldError{Field: name, Message: tr(lang, f.Message)})
-	}
-	return out
+	return web.Localize(err, func(m string) string { return tr(lang, m) }, formField)
 }
 
 // ---------- Forms ----------

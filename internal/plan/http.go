@@ -246,15 +246,7 @@ func (h *Handlers) apiVersion(w http.ResponseWriter, r *http.Request) error {
 // localize rewrites the service's English messages that have a catalogue
 // text into lang (pages only; the API speaks English).
 func localize(lang i18n.Lang, err error) error {
-	e, ok := apperr.As(err)
-	if !ok || e.Code == apperr.Internal {
-		return err
-	}
-	out := &apperr.Error{Code: e.Code, Message: trMsg(lang, e.Message), Detail: e.Detail}
-	for _, f := range e.Fields {
-		out.Fields = append(out.Fields, apperr.FieldError{Field: f.Field, Message: trMsg(lang, f.Message)})
-	}
-	return out
+	return web.Localize(err, func(m string) string { return trMsg(lang, m) }, nil)
 }
 
 // serviceTexts are the service's own messages with their catalogue keys.

@@ -62,62 +62,41 @@ func (h *Handlers) pageRoutes() []web.Route {
 
 // ---------- Messages in the user's language ----------
 
-var msgRules = []struct {
-	re  *regexp.Regexp
-	key string
-}{
-	{regexp.MustCompile(`^Required\.$`), "reg.err.required"},
-	{regexp.MustCompile(`^Choose at least one\.$`), "reg.err.choose_one"},
-	{regexp.MustCompile(`^Choose from: `), "reg.err.choose_from"},
-	{regexp.MustCompile(`^At most (\d+) characters\.$`), "reg.err.too_long"},
-	{regexp.MustCompile(`^Use a date and time`), "reg.err.datetime"},
-	{regexp.MustCompile(`^Cannot be in the future\.$`), "reg.err.future"},
-	{regexp.MustCompile(`^More than five years ago`), "reg.err.too_old"},
-	{regexp.MustCompile(`^Say which force or restraints`), "reg.err.forces"},
-	{regexp.MustCompile(`^Say why force or restraints`), "reg.err.reason"},
-	{regexp.MustCompile(`^How long, in minutes`), "reg.err.duration"},
-	{regexp.MustCompile(`^From 0 to (\d+) minutes\.$`), "reg.err.duration_range"},
-	{regexp.MustCompile(`^Record at least one item\.$`), "reg.err.items"},
-	{regexp.MustCompile(`^Say to whom the concern`), "reg.err.reported_to"},
-	{regexp.MustCompile(`^Name every officer who used force`), "reg.err.officers"},
-	{regexp.MustCompile(`^There is no client with this id\.$`), "reg.err.no_client"},
-	{regexp.MustCompile(`^There is no staff member with this id\.$`), "reg.err.no_staff"},
-	{regexp.MustCompile(`^Say what the author must correct\.$`), "reg.err.return_comment"},
-	{regexp.MustCompile(`^The request has invalid fields\.$`), "reg.err.invalid"},
-	{regexp.MustCompile(`^Someone else changed this|^The registration was changed by someone else`), "reg.err.stale"},
-	{regexp.MustCompile(`^Another manager must review your own report\.$`), "reg.err.self_review"},
-	{regexp.MustCompile(`^(\d+) statement\(s\) are still outstanding\.$`), "reg.err.statements_open"},
-	{regexp.MustCompile(`^(\d+) complaint\(s\) are still to be decided\.$`), "reg.err.complaints_open"},
-	{regexp.MustCompile(`^This statement was already given`), "reg.err.statement_given"},
-	{regexp.MustCompile(`^A number of minutes`), "reg.err.duration"},
-	{regexp.MustCompile(`^Choose one of: upheld`), "reg.err.outcome"},
-	{regexp.MustCompile(`^Choose a photo \(JPEG or PNG\)\.$`), "reg.err.photo_required"},
-	{regexp.MustCompile(`^This is not a JPEG or PNG image\.$`), "reg.err.photo_type"},
-	{regexp.MustCompile(`^The photo is larger than 2 MiB`), "reg.err.photo_too_large"},
-	{regexp.MustCompile(`^The image is \d+ × \d+ pixels`), "reg.err.photo_dimensions"},
-	{regexp.MustCompile(`^A registration holds at most (\d+) photos\.$`), "reg.err.photo_count"},
-	{regexp.MustCompile(`^This registration is closed\.$`), "reg.err.closed"},
+var msgRules = i18n.Rules{
+	{Re: regexp.MustCompile(`^Required\.$`), Key: "reg.err.required"},
+	{Re: regexp.MustCompile(`^Choose at least one\.$`), Key: "reg.err.choose_one"},
+	{Re: regexp.MustCompile(`^Choose from: `), Key: "reg.err.choose_from"},
+	{Re: regexp.MustCompile(`^At most (\d+) characters\.$`), Key: "reg.err.too_long"},
+	{Re: regexp.MustCompile(`^Use a date and time`), Key: "reg.err.datetime"},
+	{Re: regexp.MustCompile(`^Cannot be in the future\.$`), Key: "reg.err.future"},
+	{Re: regexp.MustCompile(`^More than five years ago`), Key: "reg.err.too_old"},
+	{Re: regexp.MustCompile(`^Say which force or restraints`), Key: "reg.err.forces"},
+	{Re: regexp.MustCompile(`^Say why force or restraints`), Key: "reg.err.reason"},
+	{Re: regexp.MustCompile(`^How long, in minutes`), Key: "reg.err.duration"},
+	{Re: regexp.MustCompile(`^From 0 to (\d+) minutes\.$`), Key: "reg.err.duration_range"},
+	{Re: regexp.MustCompile(`^Record at least one item\.$`), Key: "reg.err.items"},
+	{Re: regexp.MustCompile(`^Say to whom the concern`), Key: "reg.err.reported_to"},
+	{Re: regexp.MustCompile(`^Name every officer who used force`), Key: "reg.err.officers"},
+	{Re: regexp.MustCompile(`^There is no client with this id\.$`), Key: "reg.err.no_client"},
+	{Re: regexp.MustCompile(`^There is no staff member with this id\.$`), Key: "reg.err.no_staff"},
+	{Re: regexp.MustCompile(`^Say what the author must correct\.$`), Key: "reg.err.return_comment"},
+	{Re: regexp.MustCompile(`^The request has invalid fields\.$`), Key: "reg.err.invalid"},
+	{Re: regexp.MustCompile(`^Someone else changed this|^The registration was changed by someone else`), Key: "reg.err.stale"},
+	{Re: regexp.MustCompile(`^Another manager must review your own report\.$`), Key: "reg.err.self_review"},
+	{Re: regexp.MustCompile(`^(\d+) statement\(s\) are still outstanding\.$`), Key: "reg.err.statements_open"},
+	{Re: regexp.MustCompile(`^(\d+) complaint\(s\) are still to be decided\.$`), Key: "reg.err.complaints_open"},
+	{Re: regexp.MustCompile(`^This statement was already given`), Key: "reg.err.statement_given"},
+	{Re: regexp.MustCompile(`^A number of minutes`), Key: "reg.err.duration"},
+	{Re: regexp.MustCompile(`^Choose one of: upheld`), Key: "reg.err.outcome"},
+	{Re: regexp.MustCompile(`^Choose a photo \(JPEG or PNG\)\.$`), Key: "reg.err.photo_required"},
+	{Re: regexp.MustCompile(`^This is not a JPEG or PNG image\.$`), Key: "reg.err.photo_type"},
+	{Re: regexp.MustCompile(`^The photo is larger than 2 MiB`), Key: "reg.err.photo_too_large"},
+	{Re: regexp.MustCompile(`^The image is \d+ × \d+ pixels`), Key: "reg.err.photo_dimensions"},
+	{Re: regexp.MustCompile(`^A registration holds at most (\d+) photos\.$`), Key: "reg.err.photo_count"},
+	{Re: regexp.MustCompile(`^This registration is closed\.$`), Key: "reg.err.closed"},
 }
 
-func tr(lang i18n.Lang, msg string) string {
-	for _, r := range msgRules {
-		m := r.re.FindStringSubmatch(msg)
-		if m == nil {
-			continue
-		}
-		args := make([]any, 0, len(m)-1)
-		for _, s := range m[1:] {
-			n, err := strconv.Atoi(s)
-			if err == nil {
-				args = append(args, n)
-			} else {
-				args = append(args, s)
-			}
-		}
-		return i18n.T(lang, r.key, args...)
-	}
-	return msg
-}
+func tr(lang i18n.Lang, msg string) string { return msgRules.T(lang, msg) }
 
 // formField names the form field for a service field: the forms use the
 // API's names without "details.", and one field for each list.
@@ -133,21 +112,7 @@ func formField(f string) string {
 }
 
 func localize(lang i18n.Lang, err error) error {
-	e, ok := apperr.As(err)
-	if !ok || e.Code == apperr.Internal {
-		return err
-	}
-	out := &apperr.Error{Code: e.Code, Message: tr(lang, e.Message), Detail: e.Detail}
-	seen := map[string]bool{}
-	for _, f := range e.Fields {
-		name := formField(f.Field)
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		out.Fields = append(out.Fields, apperr.FieldError{Field: name, Message: tr(lang, f.Message)})
-	}
-	return out
+	return web.Localize(err, func(m string) string { return tr(lang, m) }, formField)
 }
 
 // ---------- Reading a form ----------
@@ -386,7 +351,7 @@ func (h *Handlers) place(r *http.Request, clientID string) (client.Placed, error
 func (h *Handlers) formPage(w http.ResponseWriter, r *http.Request, kind Kind, reg *Registration, form url.Values, err error) error {
 	lang := web.LangOf(r)
 	id := clientOf(r)
-	pl, perr := h.place(r, id)
+	pl, perr := h.Reg.Subject(r.Context(), id)
 	if perr != nil {
 		return perr
 	}

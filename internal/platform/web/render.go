@@ -272,3 +272,28 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		http.Error(w, d.Message, pg.Status)
 	}
 }
+
+// Localize rewrites a domain error for a page: its message and field
+// messages through tr, and — when field is not nil — the service's field
+// names into the form's (several service fields may map to one form
+// field, which then shows the first message). Other errors pass through.
+func Localize(err error, tr func(string) string, field func(string) string) error {
+	e, ok := apperr.As(err)
+	if !ok || e.Code == apperr.Internal {
+		return err
+	}
+	out := &apperr.Error{Code: e.Code, Message: tr(e.Message), Detail: e.Detail}
+	seen := map[string]bool{}
+	for _, f := range e.Fields {
+		name := f.Field
+		if field != nil {
+			name = field(name)
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out.Fields = append(out.Fields, apperr.FieldError{Field: name, Message: tr(f.Message)})
+	}
+	return out
+}
