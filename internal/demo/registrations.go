@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 	"unicode"
 
@@ -69,7 +70,7 @@ func createRegistrations(ctx context.Context, a *app.App, seed int64, now time.T
 		}
 		for i := range colleaguesPerInstitution {
 			given, family := sg.StaffName(natid.SE)
-			s, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: fmt.Sprintf("%s.officer%d", lowerASCII(inst.code), i+1), DisplayName: given + " " + family,
+			s, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: fmt.Sprintf("%s.officer%d", strings.ToLower(inst.code), i+1), DisplayName: given + " " + family,
 				Role: access.Officer, Caseload: []string{ids[inst.code]}, Password: db.RandomToken(24), Lang: "sv"})
 			if err != nil {
 				return fmt.Errorf("demo: colleague: %w", err)
@@ -80,7 +81,7 @@ func createRegistrations(ctx context.Context, a *app.App, seed int64, now time.T
 			st.manager = principalOf(byUser[inst.manager])
 		} else {
 			given, family := sg.StaffName(natid.SE)
-			s, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: lowerASCII(inst.code) + ".manager", DisplayName: given + " " + family,
+			s, err := a.Access.CreateStaff(ctx, access.NewStaff{Username: strings.ToLower(inst.code) + ".manager", DisplayName: given + " " + family,
 				Role: access.UnitManager, Caseload: []string{ids[inst.code]}, Password: db.RandomToken(24), Lang: "sv"})
 			if err != nil {
 				return fmt.Errorf("demo: manager: %w", err)
@@ -99,16 +100,6 @@ func createRegistrations(ctx context.Context, a *app.App, seed int64, now time.T
 		}
 	}
 	return nil
-}
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
 
 // script is one registration's life: made daysAgo, then the steps up to

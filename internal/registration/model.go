@@ -111,7 +111,7 @@ type Party struct {
 	Role string `json:"role"`
 }
 
-// Draft is what writing a registration takes (new or a draft's update).
+// NewRegistration is what writing a registration takes (new, or a draft's update).
 type NewRegistration struct {
 	Kind       Kind    `json:"kind"`
 	OccurredAt string  `json:"occurred_at"` // RFC 3339 or "YYYY-MM-DDTHH:MM" local time

@@ -1061,8 +1061,33 @@ func (s *Service) Counts(ctx context.Context, p *access.Principal, from, to stri
 }
 
 // MyStatements lists the statements asked of the caller.
+// Each registration listed names its client: an audited read.
 func (s *Service) MyStatements(ctx context.Context, p *access.Principal) ([]MyStatement, error) {
-	return db.Read(ctx, s.DB, func(tx *db.Tx) ([]MyStatement, error) { return myStatements(ctx, tx, p.ID, tx.Now) })
+	list, err := db.Read(ctx, s.DB, func(tx *db.Tx) ([]MyStatement, error) { return myStatements(ctx, tx, p.ID, tx.Now) })
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	entries := make([]audit.Entry, len(list))
+	for i, m := range list {
+		entries[i] = audit.Entry{Action: "registration.list", ClientID: m.ClientID, ObjectType: "registration", ObjectID: m.RegistrationID}
+	}
+	if err := s.Audit.RecordRead(ctx, entries...); err != nil {
+		return nil, fmt.Errorf("registration: audit read: %w", err)
+	}
+	return list, nil
+}
+
+// Subject reads who a new registration is about, for its form: the
+// person's name and place are shown, so the read is audited.
+func (s *Service) Subject(ctx context.Context, clientID string) (client.Placed, error) {
+	pl, err := client.Whereabouts(ctx, s.DB, clientID)
+	if err != nil {
+		return pl, err
+	}
+	if err := s.Audit.RecordRead(ctx, audit.Entry{Action: "registration.form", ClientID: pl.ID, ObjectType: "client", ObjectID: pl.ID}); err != nil {
+		return pl, fmt.Errorf("registration: audit read: %w", err)
+	}
+	return pl, nil
 }
 
 // Sweep sends the reminders and overdue notices that are due: an officer
@@ -1085,16 +1110,23 @@ func (s *Service) Sweep(ctx context.Context) (reminded, overdue int, err error) 
 			return reminded, overdue, err
 		}
 		for _, d := range due {
+			sent := false
 			err := s.DB.Transact(ctx, func(tx *db.Tx) error {
+				sent = false
 				ok, err := markStatement(ctx, tx, d.ID, step.mark)
 				if err != nil || !ok {
 					return err
 				}
-				*step.n++
+				// Counted after the commit: a retried transaction runs
+				// this function again.
+				sent = true
 				return events.Emit(ctx, tx, step.event, d.RegistrationID, map[string]any{"registration_id": d.RegistrationID, "statement_id": d.ID, "staff_id": d.StaffID})
 			})
 			if err != nil {
 				return reminded, overdue, err
+			}
+			if sent {
+				*step.n++
 			}
 		}
 	}

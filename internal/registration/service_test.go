@@ -526,3 +526,33 @@ func TestWhereNamesThePlaceAndWhoWasThere(t *testing.T) {
 		t.Errorf("through another client: %v %v %v", locs, involved, err)
 	}
 }
+
+// TestNamesShownAreAuditedReads: the statements asked of an officer and
+// the subject of a new form show people's names, so each is a read on
+// the audit trail.
+func TestNamesShownAreAuditedReads(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	r, err := e.svc.Create(as(e.otto), e.otto, e.anna, "", e.useOfForce(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func(action, actor string) int {
+		var n int
+		if err := e.db.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE action = $1 AND actor_id = $2 AND client_id = $3`, action, actor, e.anna).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if my, err := e.svc.MyStatements(as(e.olga), e.olga); err != nil || len(my) != 1 || my[0].RegistrationID != r.ID {
+		t.Fatalf("olga's statements: %+v %v", my, err)
+	}
+	if n := reads("registration.list", e.olga.ID); n != 1 {
+		t.Errorf("%d audited reads of olga's statement list, want 1", n)
+	}
+	if pl, err := e.svc.Subject(as(e.otto), e.anna); err != nil || pl.Name != "Anna Berg" {
+		t.Fatalf("subject: %+v %v", pl, err)
+	}
+	if n := reads("registration.form", e.otto.ID); n != 1 {
+		t.Errorf("%d audited reads of the form's subject, want 1", n)
+	}
+}
